@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Speed needs AVX2+FMA code generation: without `-target-cpu haswell` every SIMD8 fused multiply-add
+/// becomes eight scalar `fmaf` calls (see the README's "Performance" section).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "ViTKit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ViTKit", targets: ["ViTKit"]),
+        .executable(name: "vitkit", targets: ["vitkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "ViTKit", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(
+            name: "ViTKitCLI",
+            dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fast),
+        .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI"], swiftSettings: fast),
+        .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures")],
+                    swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v5]
+)

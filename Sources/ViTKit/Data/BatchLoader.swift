@@ -1,0 +1,50 @@
+/// Turns dataset images into a normalised float batch, with optional horizontal flips, into fixed buffers.
+public final class BatchLoader {
+    public let dataset: ImageDataset
+    public let capacity: Int
+    public let images: AlignedBuffer
+    public private(set) var labels: [Int32]
+    private var flips: [Bool]
+    private let scale: [Float], shift: [Float]
+
+    public init(dataset: ImageDataset, capacity: Int) {
+        self.dataset = dataset; self.capacity = capacity
+        images = AlignedBuffer(count: capacity * dataset.imageBytes)
+        labels = [Int32](repeating: 0, count: capacity)
+        flips = [Bool](repeating: false, count: capacity)
+        // (x/255 − mean)/std as one multiply-add per pixel
+        scale = (0..<dataset.channels).map { 1 / (255 * dataset.std[$0]) }
+        shift = (0..<dataset.channels).map { -dataset.mean[$0] / dataset.std[$0] }
+    }
+
+    /// Fills the batch with dataset images `indices` (at most `capacity`); each is flipped left-right with
+    /// probability ½ when `flipRng` is given (the draws happen in batch order, so they are seeded).
+    public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?) {
+        precondition(indices.count <= capacity)
+        let n = indices.count, c = dataset.channels, s = dataset.size, plane = s * s, bytes = dataset.imageBytes
+        for (j, i) in indices.enumerated() {
+            labels[j] = dataset.labels[i]
+            flips[j] = flipRng.map { $0.pointee.uniform() < 0.5 } ?? false
+        }
+        let start = indices.startIndex
+        let scale = scale, shift = shift
+        dataset.images.withUnsafeBufferPointer { src in
+            flips.withUnsafeBufferPointer { flips in
+                pool.parallelFor(n) { range in
+                    for j in range {
+                        let from = src.baseAddress! + indices[start + j] * bytes
+                        let to = images.pointer + j * bytes
+                        for ch in 0..<c {
+                            let a = scale[ch], b = shift[ch]
+                            for y in 0..<s {
+                                let row = from + ch * plane + y * s, out = to + ch * plane + y * s
+                                if flips[j] { for x in 0..<s { out[x] = Float(row[s - 1 - x]) * a + b } }
+                                else { for x in 0..<s { out[x] = Float(row[x]) * a + b } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// Images as bytes in memory, [count × C × H × W] planes (CIFAR's layout), with labels and normalisation.
+public struct ImageDataset: Sendable {
+    public var name: String
+    public var images: [UInt8]
+    public var labels: [Int32]
+    public var channels: Int
+    public var size: Int
+    public var numClasses: Int
+    /// Per-channel mean and std of pixel/255, used to normalise.
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(name: String, images: [UInt8], labels: [Int32], channels: Int, size: Int, numClasses: Int,
+                mean: [Float], std: [Float]) {
+        precondition(images.count == labels.count * channels * size * size)
+        self.name = name; self.images = images; self.labels = labels; self.channels = channels; self.size = size
+        self.numClasses = numClasses; self.mean = mean; self.std = std
+    }
+
+    public var count: Int { labels.count }
+    public var imageBytes: Int { channels * size * size }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> ImageDataset {
+        var imgs = [UInt8](); imgs.reserveCapacity(indices.count * imageBytes)
+        for i in indices { imgs.append(contentsOf: images[(i * imageBytes)..<((i + 1) * imageBytes)]) }
+        var copy = self
+        copy.images = imgs
+        copy.labels = indices.map { labels[$0] }
+        return copy
+    }
+
+    /// A seeded subset of `perClass` images of every class (the paper's data-efficient setting), in index order.
+    public func perClassSubset(_ perClass: Int, seed: UInt64) throws -> ImageDataset {
+        var byClass = [[Int]](repeating: [], count: numClasses)
+        for (i, y) in labels.enumerated() { byClass[Int(y)].append(i) }
+        var rng = RNG.stream(seed: seed, 0x5EB5E7)
+        var keep: [Int] = []
+        for (c, idx) in byClass.enumerated() {
+            if idx.count < perClass {
+                throw ViTKitError("--per-class \(perClass) is more than the \(idx.count) training images of class \(c) in \(name)")
+            }
+            var shuffled = idx
+            shuffled.shuffle(using: &rng)
+            keep += shuffled.prefix(perClass)
+        }
+        return subset(keep.sorted())
+    }
+}

@@ -1,0 +1,31 @@
+/// A float32 buffer aligned to 64 bytes, allocated once and owned by one object.
+///
+/// Parameters, gradients, optimizer state and activations all live in such buffers; layers receive raw
+/// pointers into them (views), so nothing inside a training step allocates.
+public final class AlignedBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int, zeroed: Bool = true) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public func copy(from other: AlignedBuffer) {
+        precondition(other.count == count)
+        pointer.update(from: other.pointer, count: count)
+    }
+}

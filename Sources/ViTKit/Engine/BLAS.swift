@@ -1,0 +1,34 @@
+import CBLAS
+
+/// Row-major single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`.
+public enum BLAS {
+    /// Keeps OpenBLAS to one thread; ViTKit's ThreadPool does the parallel split itself.
+    public static func setSingleThreaded() { openblas_set_num_threads(1) }
+
+    /// `C[M×N] = alpha * op(A)[M×K] * op(B)[K×N] + beta * C`, all row-major with leading dimensions.
+    @inline(__always)
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension ThreadPool {
+    /// GEMM with the M rows of C split across the pool (each part a one-thread OpenBLAS call).
+    public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        parallelFor(m, granule: 16) { rows in
+            // Row i of op(A) starts at a + i*lda (no transpose) or a + i (transposed).
+            let aStart = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            BLAS.gemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                      a: aStart, lda: lda, b: b, ldb: ldb, beta: beta,
+                      c: c + rows.lowerBound * ldc, ldc: ldc)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Small SIMD kernels shared by the layers. Loops run 8 lanes at a time with a scalar tail.
+public enum Kernels {
+    /// x[r, :] += v for every row r.
+    @inline(__always)
+    public static func addRowVector(_ x: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows { add(x + r * cols, v, cols) }
+    }
+
+    /// y[i] += x[i]
+    @inline(__always)
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let a = UnsafeRawPointer(y + i).loadUnaligned(as: F8.self)
+            let b = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: a + b, as: F8.self)
+            i += 8
+        }
+        while i < n { y[i] += x[i]; i += 1 }
+    }
+
+    /// out[c] = Σ_r x[r, c], columns split across the pool (each column summed in row order: deterministic).
+    public static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                                  rows: Int, cols: Int) {
+        pool.parallelFor(cols, granule: 8) { cr in
+            let c0 = cr.lowerBound, n = cr.count
+            (out + c0).update(repeating: 0, count: n)
+            for r in 0..<rows { add(out + c0, x + r * cols + c0, n) }
+        }
+    }
+
+    /// Sum of squares of x[0..<n], accumulated in 8 float lanes then in Double.
+    @inline(__always)
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+        var acc = F8(), i = 0
+        while i + 8 <= n {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self)
+            acc = acc.addingProduct(a, a)
+            i += 8
+        }
+        var s = Double(acc.sum())
+        while i < n { s += Double(x[i] * x[i]); i += 1 }
+        return s
+    }
+
+    /// x[i] *= s
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {
+        var i = 0
+        let v = F8(repeating: s)
+        while i + 8 <= n {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: a * v, as: F8.self)
+            i += 8
+        }
+        while i < n { x[i] *= s; i += 1 }
+    }
+}
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
+@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
+@inline(__always) func store8(_ p: UnsafeMutablePointer<Float>, _ v: F8) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }

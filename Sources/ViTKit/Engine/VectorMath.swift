@@ -1,0 +1,67 @@
+/// SIMD8 polynomial versions of exp and erf: glibc's `expf`/`erff` are scalar calls, about 20x slower.
+public typealias F8 = SIMD8<Float>
+
+@inline(__always)
+func fma8(_ a: F8, _ b: F8, _ c: F8) -> F8 { c.addingProduct(a, b) }
+
+/// e^x, relative error below 2 ulp on [-87, 88]; inputs are clamped to that range (so -inf gives ~0).
+@inline(__always)
+public func vexp(_ x: F8) -> F8 {
+    var x = x
+    for i in 0..<8 {  // per-lane compare-and-blend compiles to vector min/max
+        x[i] = x[i] < -87.3 ? -87.3 : x[i]
+        x[i] = x[i] > 88.3 ? 88.3 : x[i]
+    }
+    // x = n*ln2 + r, |r| <= ln2/2
+    let n = (x * F8(repeating: 1.442_695_04)).rounded(.toNearestOrEven)
+    var r = fma8(n, F8(repeating: -0.693_359_375), x)
+    r = fma8(n, F8(repeating: 2.121_944_4e-4), r)
+    // Cephes expf polynomial for e^r
+    var p = F8(repeating: 1.987_569_15e-4)
+    p = fma8(p, r, F8(repeating: 1.398_199_95e-3))
+    p = fma8(p, r, F8(repeating: 8.333_451_9e-3))
+    p = fma8(p, r, F8(repeating: 4.166_579_6e-2))
+    p = fma8(p, r, F8(repeating: 1.666_666_55e-1))
+    p = fma8(p, r, F8(repeating: 5e-1))
+    p = fma8(p, r * r, r + F8(repeating: 1))
+    // scale by 2^n through the exponent bits
+    var bits = SIMD8<Int32>()
+    for i in 0..<8 { bits[i] = (Int32(n[i]) &+ 127) << 23 }
+    return p * unsafeBitCast(bits, to: F8.self)
+}
+
+/// erf(x), absolute error below 5e-7: x·P(x²)/Q(x²) on [-4, 4], ±1 outside.
+@inline(__always)
+public func verf(_ x: F8) -> F8 {
+    var x = x
+    for i in 0..<8 {
+        x[i] = x[i] < -4 ? -4 : x[i]
+        x[i] = x[i] > 4 ? 4 : x[i]
+    }
+    let x2 = x * x
+    var p = F8(repeating: -2.726_142_258_013_06e-10)
+    p = fma8(p, x2, F8(repeating: 2.770_681_424_959_02e-08))
+    p = fma8(p, x2, F8(repeating: -2.101_024_020_825_08e-06))
+    p = fma8(p, x2, F8(repeating: -5.692_506_394_623_46e-05))
+    p = fma8(p, x2, F8(repeating: -7.349_906_303_268_55e-04))
+    p = fma8(p, x2, F8(repeating: -2.954_599_808_540_25e-03))
+    p = fma8(p, x2, F8(repeating: -1.609_603_332_624_15e-02))
+    var q = F8(repeating: -1.456_607_184_649_96e-05)
+    q = fma8(q, x2, F8(repeating: -2.133_740_552_789_05e-04))
+    q = fma8(q, x2, F8(repeating: -1.682_826_974_382_03e-03))
+    q = fma8(q, x2, F8(repeating: -7.373_329_167_204_68e-03))
+    q = fma8(q, x2, F8(repeating: -1.426_473_905_141_89e-02))
+    return x * p / q
+}
+
+/// Horizontal max of a SIMD8 without the out-of-line `.max()`.
+@inline(__always)
+func hmax(_ v: F8) -> Float {
+    var m = v[0]
+    for i in 1..<8 { m = v[i] > m ? v[i] : m }
+    return m
+}
+
+/// Scalar wrappers (one lane of the vector code), for tails and tests.
+@inline(__always) public func sexp(_ x: Float) -> Float { vexp(F8(repeating: x))[0] }
+@inline(__always) public func serf(_ x: Float) -> Float { verf(F8(repeating: x))[0] }

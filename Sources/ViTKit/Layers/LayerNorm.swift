@@ -1,0 +1,89 @@
+/// Layer normalisation over the last dimension, with affine weight and bias (nn.LayerNorm).
+public enum LayerNorm {
+    /// out, inp: [rows × dim]; mean, rstd: [rows] (saved for backward); w, b: [dim]
+    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                               rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                               w: UnsafePointer<Float>?, b: UnsafePointer<Float>?, rows: Int, dim: Int, eps: Float) {
+        pool.parallelFor(rows) { rr in
+            for r in rr {
+                let x = inp + r * dim, y = out + r * dim
+                var acc = F8(), i = 0
+                while i + 8 <= dim { acc += load8(x + i); i += 8 }
+                var s = acc.sum()
+                while i < dim { s += x[i]; i += 1 }
+                let m = s / Float(dim)
+                let mv = F8(repeating: m)
+                var acc2 = F8(); i = 0
+                while i + 8 <= dim { let d = load8(x + i) - mv; acc2 = acc2.addingProduct(d, d); i += 8 }
+                var v = acc2.sum()
+                while i < dim { let d = x[i] - m; v += d * d; i += 1 }
+                let rs = 1 / (v / Float(dim) + eps).squareRoot()
+                mean[r] = m; rstd[r] = rs
+                let rv = F8(repeating: rs)
+                i = 0
+                if let w, let b {
+                    while i + 8 <= dim { store8(y + i, load8(b + i).addingProduct((load8(x + i) - mv) * rv, load8(w + i))); i += 8 }
+                    while i < dim { y[i] = (x[i] - m) * rs * w[i] + b[i]; i += 1 }
+                } else {
+                    while i + 8 <= dim { store8(y + i, (load8(x + i) - mv) * rv); i += 8 }
+                    while i < dim { y[i] = (x[i] - m) * rs; i += 1 }
+                }
+            }
+        }
+    }
+
+    /// dinp: [rows × dim] (added to when `accumulate`, else written); dw, db: [dim] (written).
+    /// `partials` is scratch of 2·dim floats per pool thread, for a deterministic reduction of dw and db.
+    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                                dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                rows: Int, dim: Int, partials: UnsafeMutablePointer<Float>) {
+        let invDim = 1 / Float(dim)
+        pool.run { t in
+            let pw = partials + t * 2 * dim, pb = pw + dim
+            pw.update(repeating: 0, count: 2 * dim)
+            for r in ThreadPool.chunk(rows, part: t, of: pool.threadCount) {
+                let x = inp + r * dim, dy = dout + r * dim, dx = dinp + r * dim
+                let m = mean[r], rs = rstd[r]
+                let mv = F8(repeating: m), rv = F8(repeating: rs)
+                // mean of g = dy*w and of g*xhat
+                var ag = F8(), agx = F8(), i = 0
+                while i + 8 <= dim {
+                    let xh = (load8(x + i) - mv) * rv, d = load8(dy + i), g = d * load8(w + i)
+                    ag += g; agx = agx.addingProduct(g, xh)
+                    store8(pw + i, load8(pw + i).addingProduct(d, xh))
+                    store8(pb + i, load8(pb + i) + d)
+                    i += 8
+                }
+                var sg = ag.sum(), sgx = agx.sum()
+                while i < dim {
+                    let xh = (x[i] - m) * rs, d = dy[i], g = d * w[i]
+                    sg += g; sgx += g * xh; pw[i] += d * xh; pb[i] += d
+                    i += 1
+                }
+                let mg = F8(repeating: sg * invDim), mgx = F8(repeating: sgx * invDim)
+                i = 0
+                while i + 8 <= dim {
+                    let xh = (load8(x + i) - mv) * rv, g = load8(dy + i) * load8(w + i)
+                    var v = rv * (g - mg - xh * mgx)
+                    if accumulate { v += load8(dx + i) }
+                    store8(dx + i, v)
+                    i += 8
+                }
+                while i < dim {
+                    let xh = (x[i] - m) * rs, g = dy[i] * w[i]
+                    let v = rs * (g - mg[0] - xh * mgx[0])
+                    dx[i] = accumulate ? dx[i] + v : v
+                    i += 1
+                }
+            }
+        }
+        dw.update(repeating: 0, count: dim)
+        db.update(repeating: 0, count: dim)
+        for t in 0..<pool.threadCount {
+            Kernels.add(dw, partials + t * 2 * dim, dim)
+            Kernels.add(db, partials + t * 2 * dim + dim, dim)
+        }
+    }
+}

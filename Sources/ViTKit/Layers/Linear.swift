@@ -1,0 +1,23 @@
+/// Fully connected layer, `y = x Wᵀ + b` (PyTorch's nn.Linear layout: W is [out × in]).
+public enum Linear {
+    /// out: [rows × outF], inp: [rows × inF], w: [outF × inF], b: [outF] or nil
+    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                               w: UnsafePointer<Float>, b: UnsafePointer<Float>?, rows: Int, inF: Int, outF: Int) {
+        pool.parallelFor(rows, granule: 16) { r in
+            BLAS.gemm(transB: true, m: r.count, n: outF, k: inF, a: inp + r.lowerBound * inF, lda: inF,
+                      b: w, ldb: inF, c: out + r.lowerBound * outF, ldc: outF)
+            if let b { Kernels.addRowVector(out + r.lowerBound * outF, b, rows: r.count, cols: outF) }
+        }
+    }
+
+    /// dinp: [rows × inF] (written, or skipped when nil), dw: [outF × inF] (written), db: [outF] (written)
+    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+                                db: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                                w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
+        if let dinp {
+            pool.gemm(m: rows, n: inF, k: outF, a: dout, lda: outF, b: w, ldb: inF, c: dinp, ldc: inF)
+        }
+        pool.gemm(transA: true, m: outF, n: inF, k: rows, a: dout, lda: outF, b: inp, ldb: inF, c: dw, ldc: inF)
+        if let db { Kernels.columnSums(pool, db, dout, rows: rows, cols: outF) }
+    }
+}

@@ -1,0 +1,65 @@
+/// Every buffer one forward/backward pass needs, allocated once for a batch capacity.
+///
+/// Saved for backward, per block: LN1 output, qkv, attention row log-sum-exp, attention output, the residual
+/// after attention, LN2 output and the fc1 pre-activation (GELU is recomputed). Gradient buffers are shared
+/// by all blocks.
+final class Activations {
+    let capacity: Int
+    let tokens: Int, dim: Int, hiddenDim: Int, heads: Int, depth: Int
+
+    let cols: AlignedBuffer        // [B·N × C·p·p]
+    let patchOut: AlignedBuffer    // [B·N × D], used when there are prefix tokens
+    let residuals: AlignedBuffer   // (L+1) × [B·T × D]
+    let saved: AlignedBuffer       // L × per-block saved tensors
+    let hidden: AlignedBuffer      // [B·T × hidden]: GELU output, then its gradient
+    let finalNorm: AlignedBuffer, finalMean: AlignedBuffer, finalRstd: AlignedBuffer
+    let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
+    let logits: AlignedBuffer, dLogits: AlignedBuffer
+    let dResid: AlignedBuffer, dTmp: AlignedBuffer, dQKV: AlignedBuffer
+    let dPooled: AlignedBuffer, dPooledNorm: AlignedBuffer
+    let threadScratch: AlignedBuffer
+
+    struct Layer {
+        let ln1: UnsafeMutablePointer<Float>, ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
+        let qkv: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>
+        let xMid: UnsafeMutablePointer<Float>
+        let ln2: UnsafeMutablePointer<Float>, ln2Mean: UnsafeMutablePointer<Float>, ln2Rstd: UnsafeMutablePointer<Float>
+        let fc1: UnsafeMutablePointer<Float>
+    }
+    private var layers: [Layer] = []
+
+    init(config c: ViTConfig, capacity b: Int, threads: Int) {
+        capacity = b
+        tokens = c.numTokens; dim = c.embedDim; hiddenDim = c.mlpHidden; heads = c.numHeads; depth = c.depth
+        let rows = b * tokens, d = dim
+        cols = AlignedBuffer(count: b * c.numPatches * c.inChans * c.patchSize * c.patchSize)
+        patchOut = AlignedBuffer(count: c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
+        residuals = AlignedBuffer(count: (depth + 1) * rows * d)
+        let perLayer = rows * d * 7 + rows * hiddenDim + rows * 4 + b * heads * tokens
+        saved = AlignedBuffer(count: depth * perLayer)
+        hidden = AlignedBuffer(count: rows * hiddenDim)
+        let needFinal = !c.useFcNorm
+        finalNorm = AlignedBuffer(count: needFinal ? rows * d : 0)
+        finalMean = AlignedBuffer(count: needFinal ? rows : 0)
+        finalRstd = AlignedBuffer(count: needFinal ? rows : 0)
+        pooled = AlignedBuffer(count: b * d); fcNormOut = AlignedBuffer(count: b * d)
+        fcMean = AlignedBuffer(count: b); fcRstd = AlignedBuffer(count: b)
+        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
+        dResid = AlignedBuffer(count: rows * d); dTmp = AlignedBuffer(count: rows * d)
+        dQKV = AlignedBuffer(count: rows * 3 * d)
+        dPooled = AlignedBuffer(count: b * d); dPooledNorm = AlignedBuffer(count: b * d)
+        threadScratch = AlignedBuffer(count: threads * max(Attention.scratchPerThread(tokens: tokens), 2 * d))
+        var base = saved.pointer
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }
+        for _ in 0..<depth {
+            layers.append(Layer(ln1: take(rows * d), ln1Mean: take(rows), ln1Rstd: take(rows), qkv: take(3 * rows * d),
+                                lse: take(b * heads * tokens), attn: take(rows * d), xMid: take(rows * d),
+                                ln2: take(rows * d), ln2Mean: take(rows), ln2Rstd: take(rows), fc1: take(rows * hiddenDim)))
+        }
+    }
+
+    @inline(__always) func resid(_ l: Int) -> UnsafeMutablePointer<Float> {
+        residuals.pointer + l * capacity * tokens * dim
+    }
+    @inline(__always) func layer(_ l: Int) -> Layer { layers[l] }
+}

@@ -1,0 +1,2 @@
+import ViTKitCLI
+VitkitCommand.main()

@@ -1,0 +1,117 @@
+import XCTest
+@testable import ViTKit
+
+/// Each layer alone, forward and backward, against PyTorch (float32; tolerance 1e-5 of the tensor's scale).
+final class LayerTests: XCTestCase {
+    let tol: Float = 1e-5
+
+    func testLinear() {
+        for pool in [Pools.one, Pools.two] {
+            let x = AlignedBuffer(Fixture.get("linear.x")), w = AlignedBuffer(Fixture.get("linear.w"))
+            let b = AlignedBuffer(Fixture.get("linear.b")), dy = AlignedBuffer(Fixture.get("linear.dy"))
+            let y = AlignedBuffer(count: 30), dx = AlignedBuffer(count: 35), dw = AlignedBuffer(count: 42), db = AlignedBuffer(count: 6)
+            Linear.forward(pool, out: y.pointer, inp: x.pointer, w: w.pointer, b: b.pointer, rows: 5, inF: 7, outF: 6)
+            Linear.backward(pool, dinp: dx.pointer, dw: dw.pointer, db: db.pointer, dout: dy.pointer, inp: x.pointer,
+                            w: w.pointer, rows: 5, inF: 7, outF: 6)
+            assertClose(y.array, Fixture.get("linear.y"), tol: tol, "linear y")
+            assertClose(dx.array, Fixture.get("linear.dx"), tol: tol, "linear dx")
+            assertClose(dw.array, Fixture.get("linear.dw"), tol: tol, "linear dw")
+            assertClose(db.array, Fixture.get("linear.db"), tol: tol, "linear db")
+        }
+    }
+
+    func testLayerNorm() {
+        for dim in [12, 32] {
+            for pool in [Pools.one, Pools.two] {
+                let f = "layernorm\(dim)."
+                let x = AlignedBuffer(Fixture.get(f + "x")), w = AlignedBuffer(Fixture.get(f + "w"))
+                let b = AlignedBuffer(Fixture.get(f + "b")), dy = AlignedBuffer(Fixture.get(f + "dy"))
+                let y = AlignedBuffer(count: 5 * dim), mean = AlignedBuffer(count: 5), rstd = AlignedBuffer(count: 5)
+                let dx = AlignedBuffer(count: 5 * dim), dw = AlignedBuffer(count: dim), db = AlignedBuffer(count: dim)
+                let partials = AlignedBuffer(count: 2 * 2 * dim)
+                LayerNorm.forward(pool, out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+                                  w: w.pointer, b: b.pointer, rows: 5, dim: dim, eps: 1e-6)
+                LayerNorm.backward(pool, dinp: dx.pointer, accumulate: false, dw: dw.pointer, db: db.pointer,
+                                   dout: dy.pointer, inp: x.pointer, mean: mean.pointer, rstd: rstd.pointer,
+                                   w: w.pointer, rows: 5, dim: dim, partials: partials.pointer)
+                assertClose(y.array, Fixture.get(f + "y"), tol: tol, "layernorm\(dim) y")
+                assertClose(dx.array, Fixture.get(f + "dx"), tol: tol, "layernorm\(dim) dx")
+                assertClose(dw.array, Fixture.get(f + "dw"), tol: tol, "layernorm\(dim) dw")
+                assertClose(db.array, Fixture.get(f + "db"), tol: tol, "layernorm\(dim) db")
+                // accumulate mode adds to what is there
+                LayerNorm.backward(pool, dinp: dx.pointer, accumulate: true, dw: dw.pointer, db: db.pointer,
+                                   dout: dy.pointer, inp: x.pointer, mean: mean.pointer, rstd: rstd.pointer,
+                                   w: w.pointer, rows: 5, dim: dim, partials: partials.pointer)
+                assertClose(dx.array, Fixture.get(f + "dx").map { 2 * $0 }, tol: tol, "layernorm\(dim) dx accumulated")
+            }
+        }
+    }
+
+    func testGELU() {
+        let x = AlignedBuffer(Fixture.get("gelu.x")), n = x.count
+        let y = AlignedBuffer(count: n), d = AlignedBuffer(Fixture.get("gelu.dy"))
+        GELU.forward(Pools.two, out: y.pointer, inp: x.pointer, n: n)
+        GELU.backward(Pools.two, d: d.pointer, inp: x.pointer, n: n)
+        assertClose(y.array, Fixture.get("gelu.y"), tol: tol, "gelu y")
+        assertClose(d.array, Fixture.get("gelu.dx"), tol: tol, "gelu dx")
+    }
+
+    func testAttention() {
+        let (b, t, d, h) = (2, 10, 16, 2)
+        for pool in [Pools.one, Pools.two] {
+            let qkv = AlignedBuffer(Fixture.get("attention.qkv")), dy = AlignedBuffer(Fixture.get("attention.dy"))
+            let out = AlignedBuffer(count: b * t * d), lse = AlignedBuffer(count: b * h * t)
+            let dqkv = AlignedBuffer(count: b * t * 3 * d)
+            let scratch = AlignedBuffer(count: 2 * Attention.scratchPerThread(tokens: t))
+            Attention.forward(pool, out: out.pointer, lse: lse.pointer, qkv: qkv.pointer, batch: b, tokens: t, dim: d,
+                              heads: h, scratch: scratch.pointer)
+            Attention.backward(pool, dqkv: dqkv.pointer, dout: dy.pointer, qkv: qkv.pointer, lse: lse.pointer, batch: b,
+                               tokens: t, dim: d, heads: h, scratch: scratch.pointer)
+            assertClose(out.array, Fixture.get("attention.y"), tol: tol, "attention out")
+            assertClose(dqkv.array, Fixture.get("attention.dqkv"), tol: tol, "attention dqkv")
+        }
+    }
+
+    func testCrossEntropyWithLabelSmoothing() {
+        let logits = Fixture.get("xent.logits"), labels = Fixture.get("xent.labels").map { Int32($0) }
+        var d = [Float](repeating: 0, count: logits.count)
+        let loss = CrossEntropy.forwardBackward(logits: logits, labels: labels, batch: 4, classes: 10, smoothing: 0.1,
+                                                dlogits: &d)
+        assertClose([loss], Fixture.get("xent.loss"), tol: tol, "loss")
+        assertClose(d, Fixture.get("xent.dlogits"), tol: tol, "dlogits")
+    }
+
+    func testPatchEmbedAsIm2colGemm() {
+        let pool = Pools.two
+        let img = AlignedBuffer(Fixture.get("patch.x")), w = AlignedBuffer(Fixture.get("patch.w"))
+        let bias = AlignedBuffer(Fixture.get("patch.b")), dy = AlignedBuffer(Fixture.get("patch.dy"))
+        let cols = AlignedBuffer(count: 2 * 4 * 48), y = AlignedBuffer(count: 2 * 4 * 5)
+        let dw = AlignedBuffer(count: 5 * 48), db = AlignedBuffer(count: 5)
+        PatchEmbed.im2col(pool, cols: cols.pointer, images: img.pointer, batch: 2, channels: 3, size: 8, patch: 4)
+        Linear.forward(pool, out: y.pointer, inp: cols.pointer, w: w.pointer, b: bias.pointer, rows: 8, inF: 48, outF: 5)
+        Linear.backward(pool, dinp: nil, dw: dw.pointer, db: db.pointer, dout: dy.pointer, inp: cols.pointer,
+                        w: w.pointer, rows: 8, inF: 48, outF: 5)
+        assertClose(y.array, Fixture.get("patch.y"), tol: tol, "patch y")
+        assertClose(dw.array, Fixture.get("patch.dw"), tol: tol, "patch dw")
+        assertClose(db.array, Fixture.get("patch.db"), tol: tol, "patch db")
+    }
+
+    func testSinCosPositionEmbeddingMatchesTimm() {
+        assertClose(sincos2DPositionEmbedding(grid: 4, dim: 32), Fixture.get("vit_avg_sincos.sincos_pe"), tol: 1e-6,
+                    "sincos pe")
+    }
+
+    func testVectorExpAndErfAgainstLibm() {
+        var maxRelExp: Float = 0, maxAbsErf: Float = 0
+        var x: Float = -80
+        while x < 80 {
+            maxRelExp = max(maxRelExp, abs(sexp(x) - Foundation.exp(x)) / Foundation.exp(x))
+            x += 0.0137
+        }
+        x = -6
+        while x < 6 { maxAbsErf = max(maxAbsErf, abs(serf(x) - Foundation.erf(x))); x += 0.00071 }
+        XCTAssertLessThan(maxRelExp, 3e-7)
+        XCTAssertLessThan(maxAbsErf, 6e-7)
+        XCTAssertEqual(sexp(-200), 0, accuracy: 1e-37)
+    }
+}

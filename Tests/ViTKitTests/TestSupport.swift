@@ -1,0 +1,47 @@
+import Foundation
+import XCTest
+@testable import ViTKit
+
+/// The PyTorch reference values written by scripts/make_fixtures.py.
+enum Fixture {
+    static let tensors: [String: SafeTensors.Tensor] = {
+        let url = Bundle.module.url(forResource: "torch_reference", withExtension: "safetensors", subdirectory: "Fixtures")!
+        return try! SafeTensors.read(path: url.path).tensors
+    }()
+
+    static func get(_ name: String, file: StaticString = #filePath, line: UInt = #line) -> [Float] {
+        guard let t = tensors[name] else { XCTFail("fixture has no tensor \(name)", file: file, line: line); return [] }
+        return t.values
+    }
+
+    static func shape(_ name: String) -> [Int] { tensors[name]!.shape }
+}
+
+/// Shared pools: threads live for the whole test run.
+enum Pools {
+    static let one = ThreadPool(threads: 1)
+    static let two = ThreadPool(threads: 2)
+}
+
+/// Asserts max|a − b| ≤ tol · max(max|b|, floor): error relative to the tensor's scale.
+func assertClose(_ actual: [Float], _ expected: [Float], tol: Float, floor: Float = 1e-6, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.count, expected.count, "\(what): element count", file: file, line: line)
+    guard actual.count == expected.count, !expected.isEmpty else { return }
+    var maxErr: Float = 0, scale: Float = floor, worst = 0
+    for i in expected.indices {
+        let e = abs(actual[i] - expected[i])
+        if !(e <= maxErr) { maxErr = e; worst = i }
+        scale = max(scale, abs(expected[i]))
+    }
+    XCTAssert(maxErr <= tol * scale,
+              "\(what): max error \(maxErr) at \(worst) (got \(actual[worst]), expected \(expected[worst])) > \(tol) × scale \(scale)",
+              file: file, line: line)
+}
+
+extension AlignedBuffer {
+    convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        pointer.update(from: values, count: values.count)
+    }
+}
