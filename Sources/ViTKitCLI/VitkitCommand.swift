@@ -1,10 +1,22 @@
 import ArgumentParser
+import ViTKit
 
 /// The `vitkit` command: train, evaluate and benchmark Vision Transformers.
 public struct VitkitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vitkit",
         abstract: "Train Vision Transformers from scratch on small image datasets.",
-        subcommands: [])
+        subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self],
+        defaultSubcommand: TrainCommand.self)
     public init() {}
 }
+
+/// Runs `body`, turning a ViTKitError into its one-line message on stderr and exit code 1 (no stack trace).
+func runOrExit(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ViTKitError {
+        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+import Foundation

@@ -1,18 +1,14 @@
-/// A procedurally generated dataset that needs no download: each class is a small 4×4 binary motif, stamped in
-/// random colours at random places over noise. Colour statistics are the same for every class, so a model has
-/// to see local structure to tell them apart (the thing the paper's convolution-like init helps with).
+import Foundation
+
+/// A procedurally generated dataset that needs no download: class k is a sinusoidal grating of period
+/// 2.5·r^k pixels (r spreads the periods geometrically up to size/2.5), at a random orientation and phase, with
+/// random contrast, colours and pixel noise. Colour statistics are the same for every class and a horizontal flip
+/// keeps the class, so a model has to see local structure (the scale of the edges) to tell classes apart.
 public enum SyntheticDataset {
     /// Makes `count` images of `size`×`size` in `classes` classes, reproducibly from `seed`.
     public static func make(count: Int, classes: Int = 10, size: Int = 32, seed: UInt64, name: String = "synthetic")
         -> ImageDataset {
-        // class motifs depend only on the class count, never on the seed, so train and test sets agree
-        var motifRng = RNG(seed: 0xC1A55)
-        var motifs: [[Bool]] = []
-        while motifs.count < classes {
-            let m = (0..<16).map { _ in motifRng.uniform() < 0.5 }
-            let on = m.filter { $0 }.count
-            if on >= 5 && on <= 11 && !motifs.contains(m) { motifs.append(m) }
-        }
+        let ratio = classes > 1 ? pow(Double(size) / 6.25, 1 / Double(classes - 1)) : 1
         var rng = RNG(seed: seed)
         let plane = size * size
         var images = [UInt8](repeating: 0, count: count * 3 * plane)
@@ -20,14 +16,22 @@ public enum SyntheticDataset {
         for i in 0..<count {
             let y = rng.int(below: classes)
             labels[i] = Int32(y)
+            let theta = Double.pi * Double(rng.uniform())
+            let period = 2.5 * pow(ratio, Double(y))
+            let (dx, dy) = (cos(theta) * 2 * .pi / period, sin(theta) * 2 * .pi / period)
+            let phase = Double(rng.uniform()) * 2 * .pi
+            let contrast = 0.5 + 0.5 * Double(rng.uniform())
+            let dark = (0..<3).map { _ in 20 + 90 * Double(rng.uniform()) }
+            let light = (0..<3).map { _ in 145 + 90 * Double(rng.uniform()) }
             let base = i * 3 * plane
-            for j in 0..<(3 * plane) { images[base + j] = UInt8(64 + rng.int(below: 128)) }
-            for _ in 0..<6 {
-                let oy = rng.int(below: size - 3), ox = rng.int(below: size - 3)
-                let colour = (0..<3).map { _ in UInt8(rng.int(below: 2) == 0 ? rng.int(below: 40) : 215 + rng.int(below: 40)) }
-                for dy in 0..<4 { for dx in 0..<4 where motifs[y][dy * 4 + dx] {
-                    for ch in 0..<3 { images[base + ch * plane + (oy + dy) * size + ox + dx] = colour[ch] }
-                } }
+            for r in 0..<size {
+                for c in 0..<size {
+                    let s = 0.5 + 0.5 * contrast * sin(Double(c) * dx + Double(r) * dy + phase)
+                    for ch in 0..<3 {
+                        let v = dark[ch] + (light[ch] - dark[ch]) * s + Double(rng.int(below: 41) - 20)
+                        images[base + ch * plane + r * size + c] = UInt8(max(0, min(255, v.rounded())))
+                    }
+                }
             }
         }
         return ImageDataset(name: name, images: images, labels: labels, channels: 3, size: size, numClasses: classes,

@@ -13,6 +13,7 @@ public enum Attention {
     public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim: Int, heads: Int,
                                scratch: UnsafeMutablePointer<Float>) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionForward, timer) }
         let hd = dim / heads, ld = 3 * dim
         let scale = 1 / Float(hd).squareRoot()
         pool.run { th in
@@ -31,6 +32,7 @@ public enum Attention {
     public static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>, batch: Int, tokens t: Int,
                                 dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionBackward, timer) }
         let hd = dim / heads, ld = 3 * dim
         let scale = 1 / Float(hd).squareRoot()
         pool.run { th in

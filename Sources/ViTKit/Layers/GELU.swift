@@ -2,6 +2,7 @@
 public enum GELU {
     /// out, inp: [n]
     public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, n: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.gelu, timer) }
         pool.parallelFor(n, granule: 64) { r in
             var i = r.lowerBound
             while i + 8 <= r.upperBound { store8(out + i, gelu(load8(inp + i))); i += 8 }
@@ -11,6 +12,7 @@ public enum GELU {
 
     /// d[i] = d[i] · gelu'(x[i]), in place (d holds dL/dy on entry, dL/dx on return).
     public static func backward(_ pool: ThreadPool, d: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, n: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.gelu, timer) }
         pool.parallelFor(n, granule: 64) { r in
             var i = r.lowerBound
             while i + 8 <= r.upperBound { store8(d + i, load8(d + i) * derivative(load8(inp + i))); i += 8 }

@@ -4,6 +4,7 @@ public enum LayerNorm {
     public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>?, b: UnsafePointer<Float>?, rows: Int, dim: Int, eps: Float) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
         pool.parallelFor(rows) { rr in
             for r in rr {
                 let x = inp + r * dim, y = out + r * dim
@@ -39,6 +40,7 @@ public enum LayerNorm {
                                 dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                 rows: Int, dim: Int, partials: UnsafeMutablePointer<Float>) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
         let invDim = 1 / Float(dim)
         pool.run { t in
             let pw = partials + t * 2 * dim, pb = pw + dim

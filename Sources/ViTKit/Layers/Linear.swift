@@ -3,6 +3,7 @@ public enum Linear {
     /// out: [rows × outF], inp: [rows × inF], w: [outF × inF], b: [outF] or nil
     public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>, b: UnsafePointer<Float>?, rows: Int, inF: Int, outF: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearForward, timer) }
         pool.parallelFor(rows, granule: 16) { r in
             BLAS.gemm(transB: true, m: r.count, n: outF, k: inF, a: inp + r.lowerBound * inF, lda: inF,
                       b: w, ldb: inF, c: out + r.lowerBound * outF, ldc: outF)
@@ -14,6 +15,7 @@ public enum Linear {
     public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                                 db: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                                 w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearBackward, timer) }
         if let dinp {
             pool.gemm(m: rows, n: inF, k: outF, a: dout, lda: outF, b: w, ldb: inF, c: dinp, ldc: inF)
         }

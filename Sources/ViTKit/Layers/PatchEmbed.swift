@@ -4,6 +4,7 @@ public enum PatchEmbed {
     /// b·N + gy·G + gx (timm's flatten(2).transpose(1, 2) token order); images: [B × C × H × W]
     public static func im2col(_ pool: ThreadPool, cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
                               batch: Int, channels: Int, size: Int, patch: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.patchify, timer) }
         let g = size / patch, n = g * g, k = channels * patch * patch
         pool.parallelFor(batch * n) { rows in
             for row in rows {

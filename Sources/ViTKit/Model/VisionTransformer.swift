@@ -220,7 +220,9 @@ public final class VisionTransformer {
             GELU.forward(pool, out: hidden, inp: ly.fc1, n: rows * hid)  // recompute
             Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dres, inp: hidden,
                             w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
+            let timer = LayerProfiler.begin()  // fc2's input gradient, written over the recomputed GELU output
             pool.gemm(m: rows, n: hid, k: d, a: dres, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
+            LayerProfiler.end(.linearBackward, timer)
             GELU.backward(pool, d: hidden, inp: ly.fc1, n: rows * hid)
             Linear.backward(pool, dinp: dTmp, dw: g + blk.fc1w, db: g + blk.fc1b, dout: hidden, inp: ly.ln2,
                             w: p + blk.fc1w, rows: rows, inF: d, outF: hid)

@@ -20,6 +20,7 @@ public final class AdamW {
 
     /// One update of `params` from `grads` at learning rate `lr`.
     public func update(_ pool: ThreadPool, params: AlignedBuffer, grads: AlignedBuffer, lr: Float) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
         step += 1
         let bc1 = 1 - Float(Double(beta1).power(step)), bc2 = 1 - Float(Double(beta2).power(step))
         let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
@@ -52,6 +53,7 @@ extension Double {
 /// Returns the norm before clipping.
 @discardableResult
 public func clipGradNorm(_ pool: ThreadPool, grads: AlignedBuffer, maxNorm: Float) -> Float {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
     let threads = pool.threadCount
     var partial = [Double](repeating: 0, count: 64)
     partial.withUnsafeMutableBufferPointer { part in

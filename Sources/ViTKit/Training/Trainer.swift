@@ -1,0 +1,118 @@
+import Foundation
+
+/// The training loop: per epoch a seeded shuffle, full batches only (drop_last), flips, forward/backward,
+/// gradient clipping and AdamW, then evaluation, a log line, summary.csv and a checkpoint.
+public final class Trainer {
+    public let model: VisionTransformer
+    public let options: TrainOptions
+    public let optimizer: AdamW
+    /// Receives one plain line per epoch (and the header); the CLI prints them.
+    public var log: (String) -> Void = { print($0) }
+    /// Receives the in-place progress line during an epoch (only set on a terminal).
+    public var progress: ((String) -> Void)?
+    public private(set) var history: [EpochStats] = []
+    /// Per-step training losses, in order (what the determinism test compares).
+    public private(set) var stepLosses: [Float] = []
+
+    public init(model: VisionTransformer, options: TrainOptions) {
+        self.model = model
+        self.options = options
+        optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
+                          eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
+    }
+
+    public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
+
+    /// Trains on `train`, evaluating on `test` when given. Throws when the loss stops being finite.
+    @discardableResult
+    public func fit(train: ImageDataset, test: ImageDataset?) throws -> [EpochStats] {
+        let o = options, pool = model.pool
+        if train.count < o.batchSize {
+            throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
+        }
+        model.reserve(batch: o.batchSize)
+        let loader = BatchLoader(dataset: train, capacity: o.batchSize)
+        let steps = train.count / o.batchSize
+        if let dir = o.outputDir { try writeSummaryHeader(dir) }
+        var bestTop1 = -1.0
+        for epoch in 0..<o.epochs {
+            let lr = o.scheduler.lr(epoch: epoch)
+            var order = Array(0..<train.count)
+            var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
+            order.shuffle(using: &shuffleRng)
+            var flipRng = RNG.stream(seed: o.seed, 2, UInt64(epoch))
+            let t0 = Date()
+            var lossSum = 0.0
+            for s in 0..<steps {
+                let idx = order[(s * o.batchSize)..<((s + 1) * o.batchSize)]
+                withUnsafeMutablePointer(to: &flipRng) { r in
+                    loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil)
+                }
+                let loss = loader.labels.withUnsafeBufferPointer {
+                    model.lossAndGradients(images: loader.images.pointer, labels: $0.baseAddress!, batch: o.batchSize,
+                                           smoothing: Float(o.smoothing))
+                }
+                if !loss.isFinite {
+                    let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                    throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
+                        + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
+                }
+                if o.clipGrad > 0 { clipGradNorm(pool, grads: model.grads, maxNorm: Float(o.clipGrad)) }
+                optimizer.update(pool, params: model.params, grads: model.grads, lr: Float(lr))
+                stepLosses.append(loss)
+                lossSum += Double(loss)
+                if let progress {
+                    let el = Date().timeIntervalSince(t0), rate = Double((s + 1) * o.batchSize) / el
+                    let eta = el / Double(s + 1) * Double(steps - s - 1 + (o.epochs - epoch - 1) * steps)
+                    progress(String(format: "epoch %d/%d step %d/%d loss %.4f  %.1f img/s  ETA %@", epoch + 1, o.epochs,
+                                    s + 1, steps, lossSum / Double(s + 1), rate, Self.duration(eta)))
+                }
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
+            if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == o.epochs {
+                let ev = model.evaluate(on: test, batchSize: o.batchSize)
+                stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
+            }
+            history.append(stats)
+            log(Self.line(stats))
+            if let dir = o.outputDir {
+                try appendSummary(dir, stats)
+                try Checkpoint.save(model, to: lastCheckpointPath!, extra: ["epoch": "\(epoch + 1)"])
+                if let top1 = stats.testTop1, top1 > bestTop1 {
+                    bestTop1 = top1
+                    try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"),
+                                        extra: ["epoch": "\(epoch + 1)"])
+                }
+            }
+        }
+        return history
+    }
+
+    /// `epoch=3 lr=0.000505 train_loss=… test_loss=… test_acc=… seconds=…`
+    public static func line(_ s: EpochStats) -> String {
+        var l = String(format: "epoch=%d lr=%.6g train_loss=%.4f", s.epoch, s.lr, s.trainLoss)
+        if let tl = s.testLoss, let acc = s.testTop1 { l += String(format: " test_loss=%.4f test_acc=%.2f", tl, acc) }
+        return l + String(format: " seconds=%.1f", s.seconds)
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+
+    // timm's summary.csv columns
+    private func writeSummaryHeader(_ dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = (dir as NSString).appendingPathComponent("summary.csv")
+        try "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    private func appendSummary(_ dir: String, _ s: EpochStats) throws {
+        let path = (dir as NSString).appendingPathComponent("summary.csv")
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        let row = "\(s.epoch - 1),\(f(s.trainLoss)),\(f(s.testLoss)),\(f(s.testTop1)),\(f(s.testTop5)),\(f(s.lr))\n"
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ViTKitError("cannot append to \(path)") }
+        h.seekToEndOfFile(); h.write(Data(row.utf8)); h.closeFile()
+    }
+}

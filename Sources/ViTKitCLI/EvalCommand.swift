@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import ViTKit
+
+/// `vitkit eval`: test loss and accuracy of a saved checkpoint.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval",
+                                                    abstract: "Evaluate a checkpoint on a dataset's test split.")
+
+    @Option(help: "Checkpoint written by vitkit train (.safetensors).") var checkpoint: String
+    @OptionGroup var data: DataOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @Option(name: [.customShort("b"), .long], help: "Batch size.") var batchSize = 256
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
+    func run() throws {
+        try runOrExit {
+            let config = try Checkpoint.config(at: checkpoint)
+            let (_, test) = try data.load(seed: 0)
+            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
+            try Checkpoint.load(vit, from: checkpoint)
+            let t0 = Date()
+            let ev = vit.evaluate(on: test, batchSize: batchSize)
+            print(String(format: "eval checkpoint=%@ dataset=%@ images=%d test_loss=%.4f test_acc=%.2f test_top5=%.2f seconds=%.1f",
+                         checkpoint, data.datasetName, ev.count, ev.loss, ev.top1, ev.top5, Date().timeIntervalSince(t0)))
+        }
+    }
+}

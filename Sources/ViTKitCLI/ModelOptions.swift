@@ -1,0 +1,100 @@
+import ArgumentParser
+import ViTKit
+
+/// Model architecture: a named config plus timm-style overrides.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Named config: \(ViTConfig.named.keys.sorted().joined(separator: ", ")).")
+    var config = "small"
+    @Option(help: "Input image size (default: the config's).") var imgSize: Int?
+    @Option(help: "Patch size.") var patchSize: Int?
+    @Option(help: "Embedding dimension.") var embedDim: Int?
+    @Option(help: "Number of blocks.") var depth: Int?
+    @Option(help: "Attention heads.") var numHeads: Int?
+    @Option(help: "MLP hidden size / embed dim.") var mlpRatio: Double?
+    @Option(help: "Prepend a class token: true or false.") var classToken: Bool?
+    @Option(help: "Register tokens.") var regTokens: Int?
+    @Option(help: "Pooling before the head: avg or token.") var globalPool: GlobalPool?
+    @Option(help: "Position embedding: sincos (fixed) or learn.") var posEmbed: PosEmbedKind?
+    @Option(help: "Position embedding skips prefix tokens: true or false.") var noEmbedClass: Bool?
+    @Option(help: "LayerNorm after pooling instead of before: true or false (default: true for avg).") var fcNorm: Bool?
+
+    /// The resolved config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
+    func resolve(numClasses: Int) throws -> ViTConfig {
+        var c = try ViTConfig.named(config)
+        c.numClasses = numClasses
+        if let v = imgSize { c.imgSize = v }
+        if let v = patchSize { c.patchSize = v }
+        if let v = embedDim { c.embedDim = v }
+        if let v = depth { c.depth = v }
+        if let v = numHeads { c.numHeads = v }
+        if let v = mlpRatio { c.mlpRatio = v }
+        if let v = classToken { c.classToken = v }
+        if let v = regTokens { c.regTokens = v }
+        if let v = globalPool { c.globalPool = v }
+        if let v = posEmbed { c.posEmbed = v }
+        if let v = noEmbedClass { c.noEmbedClass = v }
+        if let v = fcNorm { c.fcNorm = v }
+        try c.validate()
+        return c
+    }
+}
+
+extension GlobalPool: ExpressibleByArgument {}
+extension PosEmbedKind: ExpressibleByArgument {}
+extension WeightInit: ExpressibleByArgument {}
+
+/// Where the images come from.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Dataset: cifar10 (needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
+    var dataset: String?
+    @Option(help: "Folder with the dataset files (CIFAR-10 binary version: data_batch_1..5.bin, test_batch.bin).")
+    var dataDir: String?
+    @Option(help: "Use only N training images per class, chosen with --seed (0 = all).")
+    var perClass = 0
+    @Option(help: "Synthetic dataset: training images.") var syntheticTrain = 5000
+    @Option(help: "Synthetic dataset: test images.") var syntheticTest = 1000
+
+    var datasetName: String { dataset ?? (dataDir == nil ? "synthetic" : "cifar10") }
+
+    func validate() throws {
+        if !["cifar10", "synthetic"].contains(datasetName) {
+            throw ValidationError("unknown --dataset '\(datasetName)': expected cifar10 or synthetic")
+        }
+        if datasetName == "cifar10" && dataDir == nil {
+            throw ValidationError("--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary files")
+        }
+        if perClass < 0 { throw ValidationError("--per-class must be 0 or more, got \(perClass)") }
+        if syntheticTrain < 1 || syntheticTest < 1 {
+            throw ValidationError("--synthetic-train and --synthetic-test must be at least 1")
+        }
+    }
+
+    /// (train, test) datasets.
+    func load(seed: UInt64) throws -> (ImageDataset, ImageDataset) {
+        var train: ImageDataset, test: ImageDataset
+        switch datasetName {
+        case "cifar10":
+            train = try CIFAR10.load(directory: dataDir!, train: true)
+            test = try CIFAR10.load(directory: dataDir!, train: false)
+        default:
+            train = SyntheticDataset.make(count: syntheticTrain, seed: 1, name: "synthetic-train")
+            test = SyntheticDataset.make(count: syntheticTest, seed: 2, name: "synthetic-test")
+        }
+        if perClass > 0 { train = try train.perClassSubset(perClass, seed: seed) }
+        return (train, test)
+    }
+}
+
+/// Threads for the compute pool.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Compute threads (default: all cores).")
+    var threads = defaultThreads
+
+    static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    func validate() throws {
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+    }
+}
+
+import Foundation

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import XCTest
+@testable import ViTKit
+@testable import ViTKitCLI
+
+/// Bad input: each gives one clear line naming the thing, the value and what was expected.
+final class InputErrorTests: XCTestCase {
+    var dir: String!
+
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-bad-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "(no error)" } catch { return "\(error)" }
+    }
+
+    func testMissingCIFARFile() {
+        let msg = message { _ = try CIFAR10.load(directory: dir, train: false) }
+        XCTAssert(msg.contains("\(dir!)/test_batch.bin does not exist"), msg)
+    }
+
+    func testTruncatedCIFARFile() {
+        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: Data(count: 3073 * 10))
+        let msg = message { _ = try CIFAR10.load(directory: dir, train: false) }
+        XCTAssert(msg.contains("test_batch.bin has 30730 bytes: expected 30730000"), msg)
+        XCTAssert(msg.contains("truncated"), msg)
+    }
+
+    func testBadLabelInCIFARFile() {
+        var data = Data(count: 3073 * 10000)
+        data[3073 * 2] = 12
+        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
+        let msg = message { _ = try CIFAR10.load(directory: dir, train: false) }
+        XCTAssert(msg.contains("record 2 has label 12, expected 0...9"), msg)
+    }
+
+    func testCIFARLoadsLabelsAndPlanes() throws {
+        var data = Data(count: 3073 * 10000)
+        data[3073 * 5] = 7; data[3073 * 5 + 1 + 1024] = 200  // record 5: label 7, first green pixel 200
+        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
+        let ds = try CIFAR10.load(directory: dir, train: false)
+        XCTAssertEqual(ds.count, 10000)
+        XCTAssertEqual(ds.labels[5], 7)
+        XCTAssertEqual(ds.images[5 * 3072 + 1024], 200)
+    }
+
+    func testConfigErrors() throws {
+        var c = try ViTConfig.named("small")
+        c.numHeads = 5
+        XCTAssertEqual(message { try c.validate() }, "embed dim 192 is not divisible by num heads 5")
+        c = try ViTConfig.named("small"); c.patchSize = 5
+        XCTAssertEqual(message { try c.validate() }, "img size 32 is not divisible by patch size 5")
+        XCTAssert(message { _ = try ViTConfig.named("vit_huge") }.contains("unknown config 'vit_huge': expected one of small,"))
+        c = try ViTConfig.named("small"); c.globalPool = .token
+        XCTAssert(message { try c.validate() }.contains("needs a class token"))
+    }
+
+    func testPerClassLargerThanTheData() {
+        let ds = SyntheticDataset.make(count: 40, classes: 4, size: 8, seed: 1)
+        XCTAssert(message { _ = try ds.perClassSubset(100, seed: 1) }.contains("--per-class 100 is more than the"))
+    }
+
+    func testPerClassSubsetIsSeededAndBalanced() throws {
+        let ds = SyntheticDataset.make(count: 400, classes: 4, size: 8, seed: 1)
+        let a = try ds.perClassSubset(20, seed: 42), b = try ds.perClassSubset(20, seed: 42)
+        XCTAssertEqual(a.labels, b.labels); XCTAssertEqual(a.images, b.images)
+        XCTAssertEqual((0..<4).map { c in a.labels.filter { $0 == c }.count }, [20, 20, 20, 20])
+        XCTAssertNotEqual(try ds.perClassSubset(20, seed: 43).images, a.images)
+    }
+
+    /// Command-line parsing: non-numeric and out-of-range values, wrong configs.
+    func testCommandLineErrors() {
+        func parseError(_ args: [String]) -> String {
+            do { _ = try VitkitCommand.parseAsRoot(args); return "(parsed)" } catch { return VitkitCommand.message(for: error) }
+        }
+        XCTAssert(parseError(["train", "--epochs", "ten"]).contains("'ten' is invalid for '--epochs"))
+        XCTAssertEqual(parseError(["train", "--epochs", "0"]), "--epochs must be at least 1, got 0")
+        XCTAssertEqual(parseError(["train", "--hflip", "1.5"]), "--hflip must be a probability in [0, 1], got 1.5")
+        XCTAssertEqual(parseError(["train", "--threads", "0"]), "--threads must be between 1 and 256, got 0")
+        XCTAssertEqual(parseError(["train", "--num-heads", "5"]), "embed dim 192 is not divisible by num heads 5")
+        XCTAssertEqual(parseError(["train", "--patch-size", "3"]), "img size 32 is not divisible by patch size 3")
+        XCTAssert(parseError(["train", "--config", "nope"]).contains("unknown config 'nope'"))
+        XCTAssert(parseError(["bench", "--global-pool", "max"]).contains("'max' is invalid for '--global-pool"))
+        XCTAssertEqual(parseError(["train", "--dataset", "cifar10"]),
+                       "--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary files")
+        XCTAssertEqual(parseError(["train", "--epochs", "3", "-b", "64"]), "(parsed)")
+    }
+
+    /// The real binary: a clear one-line error on stderr and a non-zero exit code, no crash.
+    func testBinaryExitsNonZeroWithOneLine() throws {
+        // the test bundle sits in the build products folder next to the vitkit binary
+        let products = Bundle(for: Self.self).bundleURL
+        let bin = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("vitkit") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? products.appendingPathComponent("vitkit")
+        guard FileManager.default.fileExists(atPath: bin.path) else { XCTFail("vitkit binary not built at \(bin.path)"); return }
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Process(), err = Pipe()
+            p.executableURL = bin; p.arguments = args; p.standardError = err; p.standardOutput = Pipe()
+            try p.run(); p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let (code, stderr) = try run(["train", "--data-dir", dir, "--epochs", "1"])
+        XCTAssertEqual(code, 1)
+        XCTAssertEqual(stderr, "error: CIFAR-10 file \(dir!)/data_batch_1.bin does not exist: expected the binary version "
+            + "(data_batch_1..5.bin, test_batch.bin) in \(dir!)\n")
+        let (code2, stderr2) = try run(["bench", "--embed-dim", "100", "--num-heads", "3"])
+        XCTAssertNotEqual(code2, 0)
+        XCTAssert(stderr2.contains("embed dim 100 is not divisible by num heads 3"), stderr2)
+    }
+}

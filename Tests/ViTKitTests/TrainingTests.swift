@@ -1,0 +1,127 @@
+import Foundation
+import XCTest
+@testable import ViTKit
+
+/// The training loop on small generated data: it learns, it is deterministic, it stops on a NaN loss.
+final class TrainingTests: XCTestCase {
+    static func tinyConfig() -> ViTConfig {
+        var c = ViTConfig(name: "tiny", imgSize: 16, patchSize: 4, numClasses: 4, embedDim: 32, depth: 2, numHeads: 2)
+        c.posEmbed = .sincos
+        return c
+    }
+
+    static func data() -> (ImageDataset, ImageDataset) {
+        (SyntheticDataset.make(count: 256, classes: 4, size: 16, seed: 1),
+         SyntheticDataset.make(count: 128, classes: 4, size: 16, seed: 2))
+    }
+
+    static func options(epochs: Int = 3, output: String? = nil) -> TrainOptions {
+        var o = TrainOptions()
+        o.epochs = epochs; o.batchSize = 32; o.warmupEpochs = 1; o.lr = 2e-3; o.outputDir = output
+        return o
+    }
+
+    func train(threads: Int, seed: UInt64 = 42) throws -> Trainer {
+        let model = try VisionTransformer(config: Self.tinyConfig(), pool: threads == 1 ? Pools.one : Pools.two)
+        var rng = RNG(seed: seed)
+        model.initialize(.timm, rng: &rng)
+        let trainer = Trainer(model: model, options: Self.options())
+        trainer.log = { _ in }
+        let (train, test) = Self.data()
+        try trainer.fit(train: train, test: test)
+        return trainer
+    }
+
+    func testSameSeedAndThreadsGiveIdenticalLossCurves() throws {
+        for threads in [1, 2] {
+            let a = try train(threads: threads), b = try train(threads: threads)
+            XCTAssertEqual(a.stepLosses.count, 3 * 8)
+            XCTAssertEqual(a.stepLosses, b.stepLosses, "\(threads) threads: loss curves differ")
+            XCTAssertEqual(a.history.map(\.testLoss), b.history.map(\.testLoss))
+        }
+        let c = try train(threads: 2, seed: 7)
+        XCTAssertNotEqual(try train(threads: 2).stepLosses, c.stepLosses, "a different seed should change the run")
+    }
+
+    func testLearnsTheSyntheticTask() throws {
+        let model = try VisionTransformer(config: Self.tinyConfig(), pool: Pools.two)
+        var rng = RNG(seed: 1)
+        model.initialize(.timm, rng: &rng)
+        var o = Self.options(epochs: 15)
+        o.warmupEpochs = 2
+        let trainer = Trainer(model: model, options: o)
+        trainer.log = { _ in }
+        let train = SyntheticDataset.make(count: 1024, classes: 4, size: 16, seed: 1)
+        let test = SyntheticDataset.make(count: 256, classes: 4, size: 16, seed: 2)
+        try trainer.fit(train: train, test: test)
+        let first = trainer.history.first!, last = trainer.history.last!
+        XCTAssertLessThan(last.trainLoss, first.trainLoss - 0.2, "training loss should fall")
+        XCTAssertGreaterThan(last.testTop1!, 40, "4-class synthetic task: well above 25% chance")
+    }
+
+    func testNaNLossStopsTrainingAndKeepsTheLastGoodCheckpoint() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-nan-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try VisionTransformer(config: Self.tinyConfig(), pool: Pools.two)
+        var rng = RNG(seed: 3)
+        model.initialize(.timm, rng: &rng)
+        let (train, test) = Self.data()
+        let good = Trainer(model: model, options: Self.options(epochs: 1, output: dir))
+        good.log = { _ in }
+        try good.fit(train: train, test: test)
+        let ckpt = dir + "/last.safetensors"
+        XCTAssert(try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8)
+            .hasPrefix("epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n0,"))
+        let saved = try SafeTensors.read(path: ckpt).tensors["head.weight"]!.values
+        model.parameter("head.weight")![0] = .nan
+        let bad = Trainer(model: model, options: Self.options(epochs: 1, output: dir))
+        bad.log = { _ in }
+        XCTAssertThrowsError(try bad.fit(train: train, test: test)) { error in
+            let msg = "\(error)"
+            XCTAssert(msg.contains("loss is nan at epoch 1, step 1"), msg)
+            XCTAssert(msg.contains(ckpt), msg)
+        }
+        XCTAssertEqual(try SafeTensors.read(path: ckpt).tensors["head.weight"]!.values, saved, "checkpoint must survive")
+    }
+
+    func testCheckpointRoundTripKeepsTimmNamesAndShapes() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-ckpt-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var config = Self.tinyConfig(); config.classToken = true; config.regTokens = 1; config.posEmbed = .learn
+        let a = try VisionTransformer(config: config, pool: Pools.one)
+        var rng = RNG(seed: 5)
+        a.initialize(.timm, rng: &rng)
+        try Checkpoint.save(a, to: path)
+        XCTAssertEqual(try Checkpoint.config(at: path), config)
+        let b = try VisionTransformer(config: try Checkpoint.config(at: path), pool: Pools.one)
+        try Checkpoint.load(b, from: path)
+        XCTAssertEqual(a.params.array, b.params.array)
+        let t = try SafeTensors.read(path: path).tensors
+        XCTAssertEqual(t["pos_embed"]?.shape, [1, 16, 32])
+        XCTAssertEqual(t["blocks.1.attn.qkv.weight"]?.shape, [96, 32])
+        XCTAssertEqual(t["patch_embed.proj.weight"]?.shape, [32, 3, 4, 4])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".tmp-\(getpid())"))
+    }
+
+    func testTimmInitStatistics() throws {
+        var c = Self.tinyConfig(); c.embedDim = 192; c.numHeads = 3; c.classToken = true; c.regTokens = 2; c.posEmbed = .learn
+        let m = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 11)
+        m.initialize(.timm, rng: &rng)
+        func std(_ v: [Float]) -> Double {
+            let mean = v.reduce(0.0) { $0 + Double($1) } / Double(v.count)
+            return (v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(v.count)).squareRoot()
+        }
+        XCTAssertEqual(std(Array(m.parameter("blocks.0.attn.qkv.weight")!)), 0.02, accuracy: 0.0005)
+        XCTAssertEqual(std(Array(m.parameter("pos_embed")!)), 0.02, accuracy: 0.001)
+        XCTAssert(m.parameter("blocks.0.mlp.fc1.bias")!.allSatisfy { $0 == 0 })
+        XCTAssert(m.parameter("blocks.0.norm1.weight")!.allSatisfy { $0 == 1 })
+        // patch conv keeps PyTorch's default: U(±1/√fan_in), fan_in = 3·4·4
+        let pw = Array(m.parameter("patch_embed.proj.weight")!), bound = 1 / Float(48).squareRoot()
+        XCTAssert(pw.allSatisfy { abs($0) <= bound }); XCTAssertGreaterThan(pw.map(abs).max()!, 0.9 * bound)
+        // register tokens are drawn separately (timm PR #2229), tiny
+        let reg = Array(m.parameter("reg_token")!)
+        XCTAssertNotEqual(Array(reg[0..<192]), Array(reg[192..<384]))
+        XCTAssertLessThan(reg.map(abs).max()!, 1e-5)
+    }
+}
