@@ -21,27 +21,43 @@ public final class BatchLoader {
     /// probability ½ when `flipRng` is given (the draws happen in batch order, so they are seeded).
     public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?) {
         precondition(indices.count <= capacity)
-        let n = indices.count, c = dataset.channels, s = dataset.size, plane = s * s, bytes = dataset.imageBytes
+        let n = indices.count, c = dataset.channels, s = dataset.size
         for (j, i) in indices.enumerated() {
             labels[j] = dataset.labels[i]
             flips[j] = flipRng.map { $0.pointee.uniform() < 0.5 } ?? false
         }
         let start = indices.startIndex
-        let scale = scale, shift = shift
         dataset.images.withUnsafeBufferPointer { src in
             flips.withUnsafeBufferPointer { flips in
-                pool.parallelFor(n) { range in
-                    for j in range {
-                        let from = src.baseAddress! + indices[start + j] * bytes
-                        let to = images.pointer + j * bytes
-                        for ch in 0..<c {
-                            let a = scale[ch], b = shift[ch]
-                            for y in 0..<s {
-                                let row = from + ch * plane + y * s, out = to + ch * plane + y * s
-                                if flips[j] { for x in 0..<s { out[x] = Float(row[s - 1 - x]) * a + b } }
-                                else { for x in 0..<s { out[x] = Float(row[x]) * a + b } }
-                            }
+                scale.withUnsafeBufferPointer { scale in
+                    shift.withUnsafeBufferPointer { shift in
+                        indices.withUnsafeBufferPointer { indices in
+                            pool.run(Normalize(src: src.baseAddress!, dst: images.pointer, indices: indices.baseAddress!,
+                                               flips: flips.baseAddress!, scale: scale.baseAddress!,
+                                               shift: shift.baseAddress!, count: n, channels: c, size: s))
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes to normalised floats, image by image, flipped where asked.
+    struct Normalize: ParallelRangeJob {
+        let src: UnsafePointer<UInt8>, dst: UnsafeMutablePointer<Float>, indices: UnsafePointer<Int>
+        let flips: UnsafePointer<Bool>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+        let count: Int, channels: Int, size: Int
+
+        func run(_ range: Range<Int>) {
+            let plane = size * size, bytes = channels * plane, s = size
+            for j in range {
+                let from = src + indices[j] * bytes, to = dst + j * bytes
+                for ch in 0..<channels {
+                    let a = scale[ch], b = shift[ch]
+                    for y in 0..<s {
+                        let row = from + ch * plane + y * s, out = to + ch * plane + y * s
+                        if flips[j] { for x in 0..<s { out[x] = Float(row[s - 1 - x]) * a + b } }
+                        else { for x in 0..<s { out[x] = Float(row[x]) * a + b } }
                     }
                 }
             }

@@ -17,18 +17,29 @@ public enum BLAS {
     }
 }
 
+/// GEMM with the M rows of C split across the pool (each part a one-thread OpenBLAS call).
+struct SplitGemm: ParallelRangeJob {
+    let transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float
+    let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
+    let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    var count: Int { m }
+    var granule: Int { 16 }
+
+    func run(_ rows: Range<Int>) {
+        // row i of op(A) starts at a + i·lda (no transpose) or a + i (transposed)
+        let aStart = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+        BLAS.gemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+    }
+}
+
 extension ThreadPool {
-    /// GEMM with the M rows of C split across the pool (each part a one-thread OpenBLAS call).
+    /// `C = alpha · op(A) op(B) + beta · C` with the rows of C split across the pool.
     public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        parallelFor(m, granule: 16) { rows in
-            // Row i of op(A) starts at a + i*lda (no transpose) or a + i (transposed).
-            let aStart = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
-            BLAS.gemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                      a: aStart, lda: lda, b: b, ldb: ldb, beta: beta,
-                      c: c + rows.lowerBound * ldc, ldc: ldc)
-        }
+        run(SplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc))
     }
 }

@@ -22,10 +22,17 @@ public enum Kernels {
     /// out[c] = Σ_r x[r, c], columns split across the pool (each column summed in row order: deterministic).
     public static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                   rows: Int, cols: Int) {
-        pool.parallelFor(cols, granule: 8) { cr in
+        pool.run(ColumnSums(out: out, x: x, rows: rows, count: cols))
+    }
+
+    struct ColumnSums: ParallelRangeJob {
+        let out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, count: Int
+        var granule: Int { 8 }
+
+        func run(_ cr: Range<Int>) {
             let c0 = cr.lowerBound, n = cr.count
             (out + c0).update(repeating: 0, count: n)
-            for r in 0..<rows { add(out + c0, x + r * cols + c0, n) }
+            for r in 0..<rows { add(out + c0, x + r * count + c0, n) }
         }
     }
 

@@ -1,14 +1,45 @@
 import Foundation
 
+/// Work that a ThreadPool runs on all of its threads at once: a small struct of raw pointers and sizes.
+///
+/// The pool hands each worker a pointer to the caller's value, so dispatching allocates nothing (a closure
+/// would need `withoutActuallyEscaping`, which boxes it on the heap on every call).
+public protocol ParallelJob {
+    /// Does thread `thread`'s share of the work (`thread` in 0..<threads).
+    func run(thread: Int, of threads: Int)
+}
+
+extension ParallelJob {
+    fileprivate static func invoke(_ job: UnsafeRawPointer, _ thread: Int, _ threads: Int) {
+        job.assumingMemoryBound(to: Self.self).pointee.run(thread: thread, of: threads)
+    }
+}
+
+/// A job over `0..<count`, cut into one contiguous chunk per thread (boundaries rounded to `granule`).
+public protocol ParallelRangeJob: ParallelJob {
+    var count: Int { get }
+    var granule: Int { get }
+    func run(_ range: Range<Int>)
+}
+
+extension ParallelRangeJob {
+    public var granule: Int { 1 }
+    public func run(thread: Int, of threads: Int) {
+        let r = ThreadPool.chunk(count, part: thread, of: threads, granule: granule)
+        if !r.isEmpty { run(r) }
+    }
+}
+
 /// A fixed pool of worker threads that runs one job on all of them at once.
 ///
 /// Work is split statically (thread `t` of `n` always gets the same share), so results do not depend on
-/// scheduling: the same thread count gives the same numbers. The calling thread is worker 0. Jobs are
-/// non-escaping closures, so dispatching allocates nothing. OpenBLAS is kept at one thread: the pool is
-/// the only source of parallelism, which avoids two sets of spinning threads fighting over 2 cores.
+/// scheduling: the same thread count gives the same numbers. The calling thread is worker 0. OpenBLAS is kept
+/// at one thread: the pool is the only source of parallelism, which avoids two sets of spinning threads
+/// fighting over the cores.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
-    private var job: ((Int) -> Void)?
+    private var job: UnsafeRawPointer?
+    private var jobType: (any ParallelJob.Type)?
     private let start: [DispatchSemaphore]
     private let done = DispatchSemaphore(value: 0)
 
@@ -27,29 +58,22 @@ public final class ThreadPool: @unchecked Sendable {
     private func workerLoop(_ t: Int) {
         while true {
             start[t].wait()
-            job!(t)
+            jobType!.invoke(job!, t, threadCount)
             done.signal()
         }
     }
 
-    /// Runs `body(threadIndex)` on every thread and returns when all have finished.
-    public func run(_ body: (Int) -> Void) {
-        if threadCount == 1 { body(0); return }
-        withoutActuallyEscaping(body) { escapable in
-            job = escapable
+    /// Runs `job` on every thread and returns when all have finished.
+    public func run<Job: ParallelJob>(_ job: Job) {
+        if threadCount == 1 { job.run(thread: 0, of: 1); return }
+        withUnsafePointer(to: job) { p in
+            self.job = UnsafeRawPointer(p)
+            jobType = Job.self
             for t in 1..<threadCount { start[t].signal() }
-            escapable(0)
+            job.run(thread: 0, of: threadCount)
             for _ in 1..<threadCount { done.wait() }
-            job = nil
-        }
-    }
-
-    /// Splits `0..<count` into `threadCount` contiguous chunks (aligned to `granule`) and runs `body` on each.
-    public func parallelFor(_ count: Int, granule: Int = 1, _ body: (Range<Int>) -> Void) {
-        if threadCount == 1 || count <= granule { body(0..<count); return }
-        run { t in
-            let r = ThreadPool.chunk(count, part: t, of: threadCount, granule: granule)
-            if !r.isEmpty { body(r) }
+            self.job = nil
+            jobType = nil
         }
     }
 

@@ -14,11 +14,19 @@ public enum Attention {
                                qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim: Int, heads: Int,
                                scratch: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionForward, timer) }
-        let hd = dim / heads, ld = 3 * dim
-        let scale = 1 / Float(hd).squareRoot()
-        pool.run { th in
+        pool.run(Forward(out: out, lse: lse, qkv: qkv, batch: batch, t: t, dim: dim, heads: heads, scratch: scratch))
+    }
+
+    /// (batch, head) pairs split across threads; each thread's S = scale·Q Kᵀ lives in its own scratch.
+    struct Forward: ParallelJob {
+        let out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>
+        let batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
+
+        func run(thread th: Int, of threads: Int) {
+            let hd = dim / heads, ld = 3 * dim
+            let scale = 1 / Float(hd).squareRoot()
             let s = scratch + th * scratchPerThread(tokens: t)
-            for bh in ThreadPool.chunk(batch * heads, part: th, of: pool.threadCount) {
+            for bh in ThreadPool.chunk(batch * heads, part: th, of: threads) {
                 let b = bh / heads, h = bh % heads
                 let q = qkv + b * t * ld + h * hd, k = q + dim, v = q + 2 * dim
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
@@ -33,11 +41,21 @@ public enum Attention {
                                 qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>, batch: Int, tokens t: Int,
                                 dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionBackward, timer) }
-        let hd = dim / heads, ld = 3 * dim
-        let scale = 1 / Float(hd).squareRoot()
-        pool.run { th in
+        pool.run(Backward(dqkv: dqkv, dout: dout, qkv: qkv, lse: lse, batch: batch, t: t, dim: dim, heads: heads,
+                          scratch: scratch))
+    }
+
+    /// Per (batch, head): recompute P, then dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)),
+    /// dQ = scale·dS K, dK = scale·dSᵀ Q.
+    struct Backward: ParallelJob {
+        let dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>
+        let lse: UnsafePointer<Float>, batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
+
+        func run(thread th: Int, of threads: Int) {
+            let hd = dim / heads, ld = 3 * dim
+            let scale = 1 / Float(hd).squareRoot()
             let p = scratch + th * scratchPerThread(tokens: t), dp = p + t * t
-            for bh in ThreadPool.chunk(batch * heads, part: th, of: pool.threadCount) {
+            for bh in ThreadPool.chunk(batch * heads, part: th, of: threads) {
                 let b = bh / heads, h = bh % heads
                 let q = qkv + b * t * ld + h * hd, k = q + dim, v = q + 2 * dim
                 let dq = dqkv + b * t * ld + h * hd, dk = dq + dim, dv = dq + 2 * dim

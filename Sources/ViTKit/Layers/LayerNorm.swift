@@ -5,7 +5,33 @@ public enum LayerNorm {
                                rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>?, b: UnsafePointer<Float>?, rows: Int, dim: Int, eps: Float) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
-        pool.parallelFor(rows) { rr in
+        pool.run(Forward(out: out, mean: mean, rstd: rstd, inp: inp, w: w, b: b, count: rows, dim: dim, eps: eps))
+    }
+
+    /// dinp: [rows × dim] (added to when `accumulate`, else written); dw, db: [dim] (written).
+    /// `partials` is scratch of 2·dim floats per pool thread, for a deterministic reduction of dw and db.
+    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                                dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                rows: Int, dim: Int, partials: UnsafeMutablePointer<Float>) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
+        pool.run(Backward(dinp: dinp, accumulate: accumulate, dout: dout, inp: inp, mean: mean, rstd: rstd, w: w,
+                          rows: rows, dim: dim, partials: partials))
+        dw.update(repeating: 0, count: dim)
+        db.update(repeating: 0, count: dim)
+        for t in 0..<pool.threadCount {
+            Kernels.add(dw, partials + t * 2 * dim, dim)
+            Kernels.add(db, partials + t * 2 * dim + dim, dim)
+        }
+    }
+
+    struct Forward: ParallelRangeJob {
+        let out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>
+        let inp: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: UnsafePointer<Float>?
+        let count: Int, dim: Int, eps: Float
+
+        func run(_ rr: Range<Int>) {
             for r in rr {
                 let x = inp + r * dim, y = out + r * dim
                 var acc = F8(), i = 0
@@ -30,22 +56,19 @@ public enum LayerNorm {
                     while i < dim { y[i] = (x[i] - m) * rs; i += 1 }
                 }
             }
-        }
+            }
     }
 
-    /// dinp: [rows × dim] (added to when `accumulate`, else written); dw, db: [dim] (written).
-    /// `partials` is scratch of 2·dim floats per pool thread, for a deterministic reduction of dw and db.
-    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                                dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
-                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                rows: Int, dim: Int, partials: UnsafeMutablePointer<Float>) {
-        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
-        let invDim = 1 / Float(dim)
-        pool.run { t in
+    struct Backward: ParallelJob {
+        let dinp: UnsafeMutablePointer<Float>, accumulate: Bool, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>
+        let mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>
+        let rows: Int, dim: Int, partials: UnsafeMutablePointer<Float>
+
+        func run(thread t: Int, of threads: Int) {
+            let invDim = 1 / Float(dim)
             let pw = partials + t * 2 * dim, pb = pw + dim
             pw.update(repeating: 0, count: 2 * dim)
-            for r in ThreadPool.chunk(rows, part: t, of: pool.threadCount) {
+            for r in ThreadPool.chunk(rows, part: t, of: threads) {
                 let x = inp + r * dim, dy = dout + r * dim, dx = dinp + r * dim
                 let m = mean[r], rs = rstd[r]
                 let mv = F8(repeating: m), rv = F8(repeating: rs)
@@ -80,12 +103,6 @@ public enum LayerNorm {
                     i += 1
                 }
             }
-        }
-        dw.update(repeating: 0, count: dim)
-        db.update(repeating: 0, count: dim)
-        for t in 0..<pool.threadCount {
-            Kernels.add(dw, partials + t * 2 * dim, dim)
-            Kernels.add(db, partials + t * 2 * dim + dim, dim)
-        }
+                }
     }
 }

@@ -4,11 +4,7 @@ public enum Linear {
     public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>, b: UnsafePointer<Float>?, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearForward, timer) }
-        pool.parallelFor(rows, granule: 16) { r in
-            BLAS.gemm(transB: true, m: r.count, n: outF, k: inF, a: inp + r.lowerBound * inF, lda: inF,
-                      b: w, ldb: inF, c: out + r.lowerBound * outF, ldc: outF)
-            if let b { Kernels.addRowVector(out + r.lowerBound * outF, b, rows: r.count, cols: outF) }
-        }
+        pool.run(Forward(out: out, inp: inp, w: w, b: b, count: rows, inF: inF, outF: outF))
     }
 
     /// dinp: [rows × inF] (written, or skipped when nil), dw: [outF × inF] (written), db: [outF] (written)
@@ -21,5 +17,18 @@ public enum Linear {
         }
         pool.gemm(transA: true, m: outF, n: inF, k: rows, a: dout, lda: outF, b: inp, ldb: inF, c: dw, ldc: inF)
         if let db { Kernels.columnSums(pool, db, dout, rows: rows, cols: outF) }
+    }
+
+    /// Rows split across threads: a GEMM and the bias add on each part while it is in cache.
+    struct Forward: ParallelRangeJob {
+        let out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, w: UnsafePointer<Float>
+        let b: UnsafePointer<Float>?, count: Int, inF: Int, outF: Int
+        var granule: Int { 16 }
+
+        func run(_ r: Range<Int>) {
+            BLAS.gemm(transB: true, m: r.count, n: outF, k: inF, a: inp + r.lowerBound * inF, lda: inF,
+                      b: w, ldb: inF, c: out + r.lowerBound * outF, ldc: outF)
+            if let b { Kernels.addRowVector(out + r.lowerBound * outF, b, rows: r.count, cols: outF) }
+        }
     }
 }

@@ -5,20 +5,27 @@ public enum PatchEmbed {
     public static func im2col(_ pool: ThreadPool, cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
                               batch: Int, channels: Int, size: Int, patch: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.patchify, timer) }
-        let g = size / patch, n = g * g, k = channels * patch * patch
-        pool.parallelFor(batch * n) { rows in
+        let g = size / patch
+        pool.run(Im2col(cols: cols, images: images, count: batch * g * g, channels: channels, size: size, patch: patch))
+    }
+
+    struct Im2col: ParallelRangeJob {
+        let cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>
+        let count: Int, channels: Int, size: Int, patch: Int
+
+        func run(_ rows: Range<Int>) {
+            let g = size / patch, n = g * g, k = channels * patch * patch
             for row in rows {
                 let b = row / n, gy = (row % n) / g, gx = row % g
                 var dst = cols + row * k
                 for c in 0..<channels {
                     let plane = images + (b * channels + c) * size * size
                     for ky in 0..<patch {
-                        (dst).update(from: plane + (gy * patch + ky) * size + gx * patch, count: patch)
+                        dst.update(from: plane + (gy * patch + ky) * size + gx * patch, count: patch)
                         dst += patch
                     }
                 }
             }
         }
-        _ = k
     }
 }

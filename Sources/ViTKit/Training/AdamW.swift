@@ -27,7 +27,20 @@ public final class AdamW {
         let b1 = beta1, b2 = beta2, eps = eps, wd = weightDecay
         let p = params.pointer, g = grads.pointer, mp = m.pointer, vp = v.pointer
         let total = params.count
-        pool.parallelFor(total, granule: 16) { chunk in
+        segments.withUnsafeBufferPointer { segments in
+            pool.run(Step(p: p, g: g, m: mp, v: vp, segments: segments, count: total, lr: lr, wd: wd, b1: b1, b2: b2,
+                          eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt))
+        }
+    }
+
+    /// The update over each thread's slice of the flat buffer, segment by segment (decay or not).
+    struct Step: ParallelRangeJob {
+        let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>
+        let v: UnsafeMutablePointer<Float>, segments: UnsafeBufferPointer<(range: Range<Int>, decays: Bool)>
+        let count: Int, lr: Float, wd: Float, b1: Float, b2: Float, eps: Float, stepSize: Float, bc2Sqrt: Float
+        var granule: Int { 16 }
+
+        func run(_ chunk: Range<Int>) {
             for seg in segments {
                 let lo = max(seg.range.lowerBound, chunk.lowerBound), hi = min(seg.range.upperBound, chunk.upperBound)
                 if lo >= hi { continue }
@@ -35,9 +48,9 @@ public final class AdamW {
                 for i in lo..<hi {
                     let gi = g[i]
                     let pi = p[i] * decay
-                    let mi = mp[i] + (gi - mp[i]) * (1 - b1)
-                    let vi = vp[i] * b2 + (1 - b2) * (gi * gi)
-                    mp[i] = mi; vp[i] = vi
+                    let mi = m[i] + (gi - m[i]) * (1 - b1)
+                    let vi = v[i] * b2 + (1 - b2) * (gi * gi)
+                    m[i] = mi; v[i] = vi
                     p[i] = pi - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
                 }
             }
@@ -54,19 +67,33 @@ extension Double {
 @discardableResult
 public func clipGradNorm(_ pool: ThreadPool, grads: AlignedBuffer, maxNorm: Float) -> Float {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
-    let threads = pool.threadCount
-    var partial = [Double](repeating: 0, count: 64)
-    partial.withUnsafeMutableBufferPointer { part in
-        let part = part.baseAddress!
-        pool.run { t in
-            let r = ThreadPool.chunk(grads.count, part: t, of: threads, granule: 16)
-            part[t] = Kernels.sumOfSquares(grads.pointer + r.lowerBound, r.count)
+    // 16 fixed parts (whatever the thread count) summed in order: the norm does not depend on threads
+    var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    let sum = withUnsafeMutableBytes(of: &partial) { raw in
+        let part = raw.baseAddress!.assumingMemoryBound(to: Double.self)
+        pool.run(SumOfSquares(x: grads.pointer, count: grads.count, part: part))
+        return (0..<16).reduce(0.0) { $0 + part[$1] }
+    }
+    let norm = Float(sum.squareRoot())
+    let coef = maxNorm / (norm + 1e-6)
+    if coef < 1 { pool.run(Scale(x: grads.pointer, count: grads.count, factor: coef)) }
+    return norm
+}
+
+/// part[p] = Σ x² over the p-th of 16 chunks; thread t does the parts p with p mod threads = t.
+private struct SumOfSquares: ParallelJob {
+    let x: UnsafePointer<Float>, count: Int, part: UnsafeMutablePointer<Double>
+
+    func run(thread t: Int, of threads: Int) {
+        for p in stride(from: t, to: 16, by: threads) {
+            let r = ThreadPool.chunk(count, part: p, of: 16, granule: 16)
+            part[p] = Kernels.sumOfSquares(x + r.lowerBound, r.count)
         }
     }
-    let norm = Float(partial.prefix(threads).reduce(0, +).squareRoot())
-    let coef = maxNorm / (norm + 1e-6)
-    if coef < 1 {
-        pool.parallelFor(grads.count, granule: 16) { r in Kernels.scale(grads.pointer + r.lowerBound, coef, r.count) }
-    }
-    return norm
+}
+
+private struct Scale: ParallelRangeJob {
+    let x: UnsafeMutablePointer<Float>, count: Int, factor: Float
+    var granule: Int { 16 }
+    func run(_ r: Range<Int>) { Kernels.scale(x + r.lowerBound, factor, r.count) }
 }

@@ -34,6 +34,7 @@ public final class Trainer {
         let loader = BatchLoader(dataset: train, capacity: o.batchSize)
         let steps = train.count / o.batchSize
         if let dir = o.outputDir { try writeSummaryHeader(dir) }
+        stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
         var bestTop1 = -1.0
         for epoch in 0..<o.epochs {
             let lr = o.scheduler.lr(epoch: epoch)
