@@ -23,7 +23,7 @@ let package = Package(
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI"], swiftSettings: fast),
-        .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures")],
+        .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],
                     swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

@@ -42,6 +42,7 @@ struct BenchCommand: ParsableCommand {
             let profiler = profile ? LayerProfiler() : nil
             LayerProfiler.active = profiler
             var times: [Double] = []
+            times.reserveCapacity(steps)
             for _ in 0..<steps {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 step()

@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+
+/// No heap allocation inside a training step: run `vitkit bench` with a malloc counter preloaded, once with 1
+/// timed step and once with 11; the 10 extra steps (forward, loss, backward, AdamW) must not allocate.
+final class AllocationTests: XCTestCase {
+    func testTrainingStepsDoNotAllocate() throws {
+        let products = Bundle(for: Self.self).bundleURL
+        guard let bin = [products, products.deletingLastPathComponent()].map({ $0.appendingPathComponent("vitkit") })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            return XCTFail("vitkit binary not found next to \(products.path)")
+        }
+        let source = Bundle.module.url(forResource: "malloc_counter", withExtension: "c", subdirectory: "Support")!
+        let lib = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-mcount-\(getpid()).so")
+        defer { try? FileManager.default.removeItem(at: lib) }
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-shared", "-fPIC", "-O2", "-o", lib.path, source.path]
+        try cc.run(); cc.waitUntilExit()
+        XCTAssertEqual(cc.terminationStatus, 0, "could not compile the malloc counter with cc")
+
+        func mallocs(steps: Int) throws -> Int {
+            let p = Process(), err = Pipe()
+            p.executableURL = bin
+            p.arguments = ["bench", "--config", "small", "--depth", "2", "--batch", "16", "--warmup", "1",
+                           "--steps", "\(steps)", "--threads", "2"]
+            p.environment = ["LD_PRELOAD": lib.path]
+            p.standardOutput = Pipe(); p.standardError = err
+            try p.run(); p.waitUntilExit()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("mallocs=") }),
+                  let n = Int(line.dropFirst(8)) else { XCTFail("no malloc count in: \(text)"); return -1 }
+            return n
+        }
+        let one = try mallocs(steps: 1), eleven = try mallocs(steps: 11)
+        XCTAssertGreaterThan(one, 0, "the counter must see the set-up allocations")
+        XCTAssertEqual(eleven - one, 0, "10 training steps made \(eleven - one) heap allocations")
+    }
+}
