@@ -50,6 +50,21 @@ public enum Kernels {
         return s
     }
 
+    /// y[i] *= x[i], split across the pool.
+    public static func multiply(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        pool.run(Multiply(y: y, x: x, count: n))
+    }
+
+    struct Multiply: ParallelRangeJob {
+        let y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int
+        var granule: Int { 64 }
+        func run(_ r: Range<Int>) {
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound { store8(y + i, load8(y + i) * load8(x + i)); i += 8 }
+            while i < r.upperBound { y[i] *= x[i]; i += 1 }
+        }
+    }
+
     /// x[i] *= s
     @inline(__always)
     public static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {

@@ -8,6 +8,15 @@ public enum LayerNorm {
         pool.run(Forward(out: out, mean: mean, rstd: rstd, inp: inp, w: w, b: b, count: rows, dim: dim, eps: eps))
     }
 
+    /// Writes the forward output again from the mean/rstd that forward saved (so it need not be stored).
+    public static func recompute(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafePointer<Float>,
+                                 rstd: UnsafePointer<Float>, inp: UnsafePointer<Float>, w: UnsafePointer<Float>?,
+                                 b: UnsafePointer<Float>?, rows: Int, dim: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
+        pool.run(Forward(out: out, mean: UnsafeMutablePointer(mutating: mean), rstd: UnsafeMutablePointer(mutating: rstd),
+                         inp: inp, w: w, b: b, count: rows, dim: dim, eps: 0, savedStats: true))
+    }
+
     /// dinp: [rows × dim] (added to when `accumulate`, else written); dw, db: [dim] (written).
     /// `partials` is scratch of 2·dim floats per pool thread, for a deterministic reduction of dw and db.
     public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
@@ -26,27 +35,32 @@ public enum LayerNorm {
         }
     }
 
+    /// Normalises rows; computes and saves mean/rstd, or (`savedStats`) reuses the saved ones.
     struct Forward: ParallelRangeJob {
         let out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>
         let inp: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: UnsafePointer<Float>?
         let count: Int, dim: Int, eps: Float
+        var savedStats = false
 
         func run(_ rr: Range<Int>) {
             for r in rr {
                 let x = inp + r * dim, y = out + r * dim
-                var acc = F8(), i = 0
-                while i + 8 <= dim { acc += load8(x + i); i += 8 }
-                var s = acc.sum()
-                while i < dim { s += x[i]; i += 1 }
-                let m = s / Float(dim)
-                let mv = F8(repeating: m)
-                var acc2 = F8(); i = 0
-                while i + 8 <= dim { let d = load8(x + i) - mv; acc2 = acc2.addingProduct(d, d); i += 8 }
-                var v = acc2.sum()
-                while i < dim { let d = x[i] - m; v += d * d; i += 1 }
-                let rs = 1 / (v / Float(dim) + eps).squareRoot()
-                mean[r] = m; rstd[r] = rs
-                let rv = F8(repeating: rs)
+                var m = mean[r], rs = rstd[r], i = 0
+                if !savedStats {
+                    var acc = F8()
+                    while i + 8 <= dim { acc += load8(x + i); i += 8 }
+                    var s = acc.sum()
+                    while i < dim { s += x[i]; i += 1 }
+                    m = s / Float(dim)
+                    let mv = F8(repeating: m)
+                    var acc2 = F8(); i = 0
+                    while i + 8 <= dim { let d = load8(x + i) - mv; acc2 = acc2.addingProduct(d, d); i += 8 }
+                    var v = acc2.sum()
+                    while i < dim { let d = x[i] - m; v += d * d; i += 1 }
+                    rs = 1 / (v / Float(dim) + eps).squareRoot()
+                    mean[r] = m; rstd[r] = rs
+                }
+                let mv = F8(repeating: m), rv = F8(repeating: rs)
                 i = 0
                 if let w, let b {
                     while i + 8 <= dim { store8(y + i, load8(b + i).addingProduct((load8(x + i) - mv) * rv, load8(w + i))); i += 8 }
@@ -56,7 +70,7 @@ public enum LayerNorm {
                     while i < dim { y[i] = (x[i] - m) * rs; i += 1 }
                 }
             }
-            }
+        }
     }
 
     struct Backward: ParallelJob {

@@ -1,8 +1,9 @@
 /// Every buffer one forward/backward pass needs, allocated once for a batch capacity.
 ///
-/// Saved for backward, per block: LN1 output, qkv, attention row log-sum-exp, attention output, the residual
-/// after attention, LN2 output and the fc1 pre-activation (GELU is recomputed). Gradient buffers are shared
-/// by all blocks.
+/// Saved for backward, per block: the LayerNorm statistics, qkv, the attention rows' log-sum-exp, the attention
+/// output, the residual after attention and the fc1 pre-activation. LayerNorm outputs, GELU outputs and the
+/// attention matrix are recomputed in backward instead of stored. Scratch and gradient buffers are shared by
+/// all blocks.
 final class Activations {
     let capacity: Int
     let tokens: Int, dim: Int, hiddenDim: Int, heads: Int, depth: Int
@@ -12,6 +13,8 @@ final class Activations {
     let residuals: AlignedBuffer   // (L+1) × [B·T × D]
     let saved: AlignedBuffer       // L × per-block saved tensors
     let hidden: AlignedBuffer      // [B·T × hidden]: GELU output, then its gradient
+    let geluDerivative: AlignedBuffer  // [B·T × hidden], backward only
+    let lnOut: AlignedBuffer       // [B·T × D]: the LayerNorm output a GEMM is about to read
     let finalNorm: AlignedBuffer, finalMean: AlignedBuffer, finalRstd: AlignedBuffer
     let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
     let logits: AlignedBuffer, dLogits: AlignedBuffer
@@ -20,10 +23,10 @@ final class Activations {
     let threadScratch: AlignedBuffer
 
     struct Layer {
-        let ln1: UnsafeMutablePointer<Float>, ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
+        let ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
         let qkv: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>
         let xMid: UnsafeMutablePointer<Float>
-        let ln2: UnsafeMutablePointer<Float>, ln2Mean: UnsafeMutablePointer<Float>, ln2Rstd: UnsafeMutablePointer<Float>
+        let ln2Mean: UnsafeMutablePointer<Float>, ln2Rstd: UnsafeMutablePointer<Float>
         let fc1: UnsafeMutablePointer<Float>
     }
     private var layers: [Layer] = []
@@ -35,9 +38,11 @@ final class Activations {
         cols = AlignedBuffer(count: b * c.numPatches * c.inChans * c.patchSize * c.patchSize)
         patchOut = AlignedBuffer(count: c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
         residuals = AlignedBuffer(count: (depth + 1) * rows * d)
-        let perLayer = rows * d * 7 + rows * hiddenDim + rows * 4 + b * heads * tokens
+        let perLayer = rows * d * 5 + rows * hiddenDim + rows * 4 + b * heads * tokens
         saved = AlignedBuffer(count: depth * perLayer)
         hidden = AlignedBuffer(count: rows * hiddenDim)
+        geluDerivative = AlignedBuffer(count: rows * hiddenDim)
+        lnOut = AlignedBuffer(count: rows * d)
         let needFinal = !c.useFcNorm
         finalNorm = AlignedBuffer(count: needFinal ? rows * d : 0)
         finalMean = AlignedBuffer(count: needFinal ? rows : 0)
@@ -52,9 +57,9 @@ final class Activations {
         var base = saved.pointer
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }
         for _ in 0..<depth {
-            layers.append(Layer(ln1: take(rows * d), ln1Mean: take(rows), ln1Rstd: take(rows), qkv: take(3 * rows * d),
+            layers.append(Layer(ln1Mean: take(rows), ln1Rstd: take(rows), qkv: take(3 * rows * d),
                                 lse: take(b * heads * tokens), attn: take(rows * d), xMid: take(rows * d),
-                                ln2: take(rows * d), ln2Mean: take(rows), ln2Rstd: take(rows), fc1: take(rows * hiddenDim)))
+                                ln2Mean: take(rows), ln2Rstd: take(rows), fc1: take(rows * hiddenDim)))
         }
     }
 

@@ -120,10 +120,10 @@ public final class VisionTransformer {
         }
 
         for (l, blk) in blocks.enumerated() {
-            let x = a.resid(l), ly = a.layer(l)
-            LayerNorm.forward(pool, out: ly.ln1, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: x, w: p + blk.norm1w,
+            let x = a.resid(l), ly = a.layer(l), ln = a.lnOut.pointer
+            LayerNorm.forward(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: x, w: p + blk.norm1w,
                               b: p + blk.norm1b, rows: rows, dim: d, eps: c.normEps)
-            Linear.forward(pool, out: ly.qkv, inp: ly.ln1, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
+            Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
                            rows: rows, inF: d, outF: 3 * d)
             Attention.forward(pool, out: ly.attn, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
                               heads: c.numHeads, scratch: a.threadScratch.pointer)
@@ -131,9 +131,9 @@ public final class VisionTransformer {
             Linear.forward(pool, out: ly.xMid, inp: ly.attn, w: p + blk.projw, b: p + blk.projb,
                            rows: rows, inF: d, outF: d)
             Kernels.add(ly.xMid, x, rows * d)
-            LayerNorm.forward(pool, out: ly.ln2, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
+            LayerNorm.forward(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
                               b: p + blk.norm2b, rows: rows, dim: d, eps: c.normEps)
-            Linear.forward(pool, out: ly.fc1, inp: ly.ln2, w: p + blk.fc1w, b: p + blk.fc1b,
+            Linear.forward(pool, out: ly.fc1, inp: ln, w: p + blk.fc1w, b: p + blk.fc1b,
                            rows: rows, inF: d, outF: hid)
             GELU.forward(pool, out: a.hidden.pointer, inp: ly.fc1, n: rows * hid)
             let xNext = a.resid(l + 1)
@@ -215,16 +215,18 @@ public final class VisionTransformer {
 
         for l in stride(from: c.depth - 1, through: 0, by: -1) {
             let blk = blocks[l], ly = a.layer(l)
-            let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV.pointer
+            let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV.pointer, ln = a.lnOut.pointer
             // MLP: dres holds dL/dx_{l+1}
-            GELU.forward(pool, out: hidden, inp: ly.fc1, n: rows * hid)  // recompute
+            GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative.pointer, inp: ly.fc1, n: rows * hid)
             Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dres, inp: hidden,
                             w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
-            let timer = LayerProfiler.begin()  // fc2's input gradient, written over the recomputed GELU output
+            let timer = LayerProfiler.begin()  // fc2's input gradient, written over the GELU output
             pool.gemm(m: rows, n: hid, k: d, a: dres, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
             LayerProfiler.end(.linearBackward, timer)
-            GELU.backward(pool, d: hidden, inp: ly.fc1, n: rows * hid)
-            Linear.backward(pool, dinp: dTmp, dw: g + blk.fc1w, db: g + blk.fc1b, dout: hidden, inp: ly.ln2,
+            Kernels.multiply(pool, hidden, a.geluDerivative.pointer, rows * hid)
+            LayerNorm.recompute(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
+                                b: p + blk.norm2b, rows: rows, dim: d)
+            Linear.backward(pool, dinp: dTmp, dw: g + blk.fc1w, db: g + blk.fc1b, dout: hidden, inp: ln,
                             w: p + blk.fc1w, rows: rows, inF: d, outF: hid)
             LayerNorm.backward(pool, dinp: dres, accumulate: true, dw: g + blk.norm2w, db: g + blk.norm2b,
                                dout: dTmp, inp: ly.xMid, mean: ly.ln2Mean, rstd: ly.ln2Rstd, w: p + blk.norm2w,
@@ -234,8 +236,10 @@ public final class VisionTransformer {
                             w: p + blk.projw, rows: rows, inF: d, outF: d)
             Attention.backward(pool, dqkv: dqkv, dout: dTmp, qkv: ly.qkv, lse: ly.lse, batch: batch, tokens: tk,
                                dim: d, heads: c.numHeads, scratch: scratch)
+            LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
+                                b: p + blk.norm1b, rows: rows, dim: d)
             Linear.backward(pool, dinp: dTmp, dw: g + blk.qkvw, db: blk.qkvb >= 0 ? g + blk.qkvb : nil, dout: dqkv,
-                            inp: ly.ln1, w: p + blk.qkvw, rows: rows, inF: d, outF: 3 * d)
+                            inp: ln, w: p + blk.qkvw, rows: rows, inF: d, outF: 3 * d)
             LayerNorm.backward(pool, dinp: dres, accumulate: true, dw: g + blk.norm1w, db: g + blk.norm1b,
                                dout: dTmp, inp: a.resid(l), mean: ly.ln1Mean, rstd: ly.ln1Rstd, w: p + blk.norm1w,
                                rows: rows, dim: d, partials: scratch)
