@@ -4,14 +4,19 @@ public typealias F8 = SIMD8<Float>
 @inline(__always)
 func fma8(_ a: F8, _ b: F8, _ c: F8) -> F8 { c.addingProduct(a, b) }
 
+/// x clamped to [lo, hi]; `replacing(with:where:)` compiles to one vector max/min each (a per-lane loop
+/// compiles to a loop of scalar compares and blends).
+@inline(__always)
+func clamp8(_ x: F8, _ lo: Float, _ hi: Float) -> F8 {
+    let l = F8(repeating: lo), h = F8(repeating: hi)
+    let r = x.replacing(with: l, where: x .< l)
+    return r.replacing(with: h, where: r .> h)
+}
+
 /// e^x, relative error below 2 ulp on [-87, 88]; inputs are clamped to that range (so -inf gives ~0).
 @inline(__always)
 public func vexp(_ x: F8) -> F8 {
-    var x = x
-    for i in 0..<8 {  // per-lane compare-and-blend compiles to vector min/max
-        x[i] = x[i] < -87.3 ? -87.3 : x[i]
-        x[i] = x[i] > 88.3 ? 88.3 : x[i]
-    }
+    let x = clamp8(x, -87.3, 88.3)
     // x = n*ln2 + r, |r| <= ln2/2
     let n = (x * F8(repeating: 1.442_695_04)).rounded(.toNearestOrEven)
     var r = fma8(n, F8(repeating: -0.693_359_375), x)
@@ -24,20 +29,16 @@ public func vexp(_ x: F8) -> F8 {
     p = fma8(p, r, F8(repeating: 1.666_666_55e-1))
     p = fma8(p, r, F8(repeating: 5e-1))
     p = fma8(p, r * r, r + F8(repeating: 1))
-    // scale by 2^n through the exponent bits
-    var bits = SIMD8<Int32>()
-    for i in 0..<8 { bits[i] = (Int32(n[i]) &+ 127) << 23 }
-    return p * unsafeBitCast(bits, to: F8.self)
+    // scale by 2^n through the exponent bits: n + 1.5·2^23 holds n in its low mantissa bits
+    let magic = F8(repeating: 12_582_912)
+    let ni = unsafeBitCast(n + magic, to: SIMD8<Int32>.self) &- SIMD8<Int32>(repeating: 0x4B40_0000)
+    return p * unsafeBitCast((ni &+ SIMD8<Int32>(repeating: 127)) &<< SIMD8<Int32>(repeating: 23), to: F8.self)
 }
 
 /// erf(x), absolute error below 5e-7: x·P(x²)/Q(x²) on [-4, 4], ±1 outside.
 @inline(__always)
 public func verf(_ x: F8) -> F8 {
-    var x = x
-    for i in 0..<8 {
-        x[i] = x[i] < -4 ? -4 : x[i]
-        x[i] = x[i] > 4 ? 4 : x[i]
-    }
+    let x = clamp8(x, -4, 4)
     let x2 = x * x
     var p = F8(repeating: -2.726_142_258_013_06e-10)
     p = fma8(p, x2, F8(repeating: 2.770_681_424_959_02e-08))
