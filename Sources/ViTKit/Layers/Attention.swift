@@ -36,20 +36,21 @@ public enum Attention {
         }
     }
 
-    /// dqkv: [B × T × 3D] (written); dout: [B × T × D]; qkv and lse as saved by forward.
-    public static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>, batch: Int, tokens t: Int,
-                                dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
+    /// dqkv: [B × T × 3D] (written); dout: [B × T × D]; qkv and lse as saved by forward. When `out` is given, the
+    /// forward output [B × T × D] is written there again from the recomputed attention (so it need not be kept).
+    public static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>? = nil,
+                                dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+                                batch: Int, tokens t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionBackward, timer) }
-        pool.run(Backward(dqkv: dqkv, dout: dout, qkv: qkv, lse: lse, batch: batch, t: t, dim: dim, heads: heads,
+        pool.run(Backward(dqkv: dqkv, out: out, dout: dout, qkv: qkv, lse: lse, batch: batch, t: t, dim: dim, heads: heads,
                           scratch: scratch))
     }
 
     /// Per (batch, head): recompute P, then dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)),
     /// dQ = scale·dS K, dK = scale·dSᵀ Q.
     struct Backward: ParallelJob {
-        let dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>
-        let lse: UnsafePointer<Float>, batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
+        let dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>
+        let qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>, batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
 
         func run(thread th: Int, of threads: Int) {
             let hd = dim / heads, ld = 3 * dim
@@ -62,6 +63,7 @@ public enum Attention {
                 let dO = dout + b * t * dim + h * hd
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: t)
                 for i in 0..<t { expShifted(p + i * t, lse[bh * t + i], t) }
+                if let out { BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: out + b * t * dim + h * hd, ldc: dim) }
                 BLAS.gemm(transA: true, m: t, n: hd, k: t, a: p, lda: t, b: dO, ldb: dim, c: dv, ldc: ld)
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: dim, b: v, ldb: ld, c: dp, ldc: t)
                 for i in 0..<t { softmaxBackwardRow(dp + i * t, p + i * t, t) }

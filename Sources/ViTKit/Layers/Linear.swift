@@ -11,10 +11,21 @@ public enum Linear {
     public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                                 db: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                                 w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
+        if let dinp { backwardInput(pool, dinp: dinp, dout: dout, w: w, rows: rows, inF: inF, outF: outF) }
+        backwardWeights(pool, dw: dw, db: db, dout: dout, inp: inp, rows: rows, inF: inF, outF: outF)
+    }
+
+    /// dinp = dout · W: [rows × inF]
+    public static func backwardInput(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                                     w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearBackward, timer) }
-        if let dinp {
-            pool.gemm(m: rows, n: inF, k: outF, a: dout, lda: outF, b: w, ldb: inF, c: dinp, ldc: inF)
-        }
+        pool.gemm(m: rows, n: inF, k: outF, a: dout, lda: outF, b: w, ldb: inF, c: dinp, ldc: inF)
+    }
+
+    /// dw = doutᵀ · inp: [outF × inF], db = column sums of dout (both written)
+    public static func backwardWeights(_ pool: ThreadPool, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                                       dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearBackward, timer) }
         pool.gemm(transA: true, m: outF, n: inF, k: rows, a: dout, lda: outF, b: inp, ldb: inF, c: dw, ldc: inF)
         if let db { Kernels.columnSums(pool, db, dout, rows: rows, cols: outF) }
     }

@@ -125,10 +125,10 @@ public final class VisionTransformer {
                               b: p + blk.norm1b, rows: rows, dim: d, eps: c.normEps)
             Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
                            rows: rows, inF: d, outF: 3 * d)
-            Attention.forward(pool, out: ly.attn, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
+            Attention.forward(pool, out: a.attnOut.pointer, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
                               heads: c.numHeads, scratch: a.threadScratch.pointer)
             // x_mid = x + proj(attn)
-            Linear.forward(pool, out: ly.xMid, inp: ly.attn, w: p + blk.projw, b: p + blk.projb,
+            Linear.forward(pool, out: ly.xMid, inp: a.attnOut.pointer, w: p + blk.projw, b: p + blk.projb,
                            rows: rows, inF: d, outF: d)
             Kernels.add(ly.xMid, x, rows * d)
             LayerNorm.forward(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
@@ -215,15 +215,15 @@ public final class VisionTransformer {
 
         for l in stride(from: c.depth - 1, through: 0, by: -1) {
             let blk = blocks[l], ly = a.layer(l)
-            let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV.pointer, ln = a.lnOut.pointer
+            let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV, ln = a.lnOut.pointer
             // MLP: dres holds dL/dx_{l+1}
-            GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative.pointer, inp: ly.fc1, n: rows * hid)
+            GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative, inp: ly.fc1, n: rows * hid)
             Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dres, inp: hidden,
                             w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
             let timer = LayerProfiler.begin()  // fc2's input gradient, written over the GELU output
             pool.gemm(m: rows, n: hid, k: d, a: dres, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
             LayerProfiler.end(.linearBackward, timer)
-            Kernels.multiply(pool, hidden, a.geluDerivative.pointer, rows * hid)
+            Kernels.multiply(pool, hidden, a.geluDerivative, rows * hid)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
                                 b: p + blk.norm2b, rows: rows, dim: d)
             Linear.backward(pool, dinp: dTmp, dw: g + blk.fc1w, db: g + blk.fc1b, dout: hidden, inp: ln,
@@ -232,10 +232,12 @@ public final class VisionTransformer {
                                dout: dTmp, inp: ly.xMid, mean: ly.ln2Mean, rstd: ly.ln2Rstd, w: p + blk.norm2w,
                                rows: rows, dim: d, partials: scratch)
             // attention: dres holds dL/dx_mid
-            Linear.backward(pool, dinp: dTmp, dw: g + blk.projw, db: g + blk.projb, dout: dres, inp: ly.attn,
-                            w: p + blk.projw, rows: rows, inF: d, outF: d)
-            Attention.backward(pool, dqkv: dqkv, dout: dTmp, qkv: ly.qkv, lse: ly.lse, batch: batch, tokens: tk,
-                               dim: d, heads: c.numHeads, scratch: scratch)
+            // (proj's weight gradient needs the attention output, which attention backward recomputes)
+            Linear.backwardInput(pool, dinp: dTmp, dout: dres, w: p + blk.projw, rows: rows, inF: d, outF: d)
+            Attention.backward(pool, dqkv: dqkv, out: a.attnOut.pointer, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
+                               batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch)
+            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dres, inp: a.attnOut.pointer,
+                                   rows: rows, inF: d, outF: d)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
                                 b: p + blk.norm1b, rows: rows, dim: d)
             Linear.backward(pool, dinp: dTmp, dw: g + blk.qkvw, db: blk.qkvb >= 0 ? g + blk.qkvb : nil, dout: dqkv,
