@@ -33,13 +33,16 @@ public final class LayerProfiler: @unchecked Sendable {
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var lines = ["# where the time goes (ms per step, share)"]
         var accounted = 0.0
+        func row(_ name: String, _ s: Double) -> String {
+            "#   " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                + String(format: " %8.1f  %5.1f%%", s * 1e3 / Double(steps), 100 * s / total)
+        }
         for k in Kind.allCases {
             let s = seconds[k] ?? 0
             accounted += s
-            lines.append(String(format: "#   %-28@ %8.1f  %5.1f%%", k.rawValue, s * 1e3 / Double(steps), 100 * s / total))
+            lines.append(row(k.rawValue, s))
         }
-        lines.append(String(format: "#   %-28@ %8.1f  %5.1f%%", "other", (total - accounted) * 1e3 / Double(steps),
-                            100 * (total - accounted) / total))
+        lines.append(row("other", total - accounted))
         return lines.joined(separator: "\n")
     }
 }
