@@ -25,7 +25,7 @@ final class InputErrorTests: XCTestCase {
     }
 
     func testTruncatedCIFARFile() {
-        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: Data(count: 3073 * 10))
+        _ = FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: Data(count: 3073 * 10))
         let msg = message { _ = try CIFAR10.load(directory: dir, train: false) }
         XCTAssert(msg.contains("test_batch.bin has 30730 bytes: expected 30730000"), msg)
         XCTAssert(msg.contains("truncated"), msg)
@@ -34,7 +34,7 @@ final class InputErrorTests: XCTestCase {
     func testBadLabelInCIFARFile() {
         var data = Data(count: 3073 * 10000)
         data[3073 * 2] = 12
-        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
+        _ = FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
         let msg = message { _ = try CIFAR10.load(directory: dir, train: false) }
         XCTAssert(msg.contains("record 2 has label 12, expected 0...9"), msg)
     }
@@ -42,7 +42,7 @@ final class InputErrorTests: XCTestCase {
     func testCIFARLoadsLabelsAndPlanes() throws {
         var data = Data(count: 3073 * 10000)
         data[3073 * 5] = 7; data[3073 * 5 + 1 + 1024] = 200  // record 5: label 7, first green pixel 200
-        FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
+        _ = FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: data)
         let ds = try CIFAR10.load(directory: dir, train: false)
         XCTAssertEqual(ds.count, 10000)
         XCTAssertEqual(ds.labels[5], 7)

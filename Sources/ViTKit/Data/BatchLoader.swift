@@ -26,7 +26,6 @@ public final class BatchLoader {
             labels[j] = dataset.labels[i]
             flips[j] = flipRng.map { $0.pointee.uniform() < 0.5 } ?? false
         }
-        let start = indices.startIndex
         dataset.images.withUnsafeBufferPointer { src in
             flips.withUnsafeBufferPointer { flips in
                 scale.withUnsafeBufferPointer { scale in

@@ -20,12 +20,5 @@ public final class AlignedBuffer: @unchecked Sendable {
         set { pointer[i] = newValue }
     }
 
-    public func zero() { pointer.update(repeating: 0, count: count) }
-
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
-
-    public func copy(from other: AlignedBuffer) {
-        precondition(other.count == count)
-        pointer.update(from: other.pointer, count: count)
-    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The seeded random number generator used everywhere in ViTKit.
 ///
 /// xoshiro256** (Blackman & Vigna) seeded through SplitMix64 from one 64-bit seed. Every random draw in the
@@ -46,7 +48,7 @@ public struct RNG: RandomNumberGenerator, Sendable {
     public mutating func normal() -> Float {
         let u1 = (Double(next() >> 11) + 1) * 0x1p-53  // (0, 1]
         let u2 = Double(next() >> 11) * 0x1p-53
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 
     /// Normal(mean, std) truncated to [a, b] in absolute units (timm's `trunc_normal_`), by rejection.
@@ -62,8 +64,3 @@ public struct RNG: RandomNumberGenerator, Sendable {
     @inline(__always)
     public mutating func int(below n: Int) -> Int { Int(next(upperBound: UInt64(n))) }
 }
-
-@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }
-
-import Foundation

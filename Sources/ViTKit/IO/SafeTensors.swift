@@ -33,7 +33,7 @@ public enum SafeTensors {
                     + "and file size \(data.count); the file is truncated or corrupt")
             }
             var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { dst in data.copyBytes(to: dst, from: begin..<end) }
+            _ = values.withUnsafeMutableBytes { dst in data.copyBytes(to: dst, from: begin..<end) }
             tensors[name] = Tensor(shape: shape, values: values)
         }
         return (tensors, metadata)

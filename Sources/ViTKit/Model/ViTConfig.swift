@@ -46,7 +46,6 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var numPatches: Int { gridSize * gridSize }
     public var numPrefixTokens: Int { (classToken ? 1 : 0) + regTokens }
     public var numTokens: Int { numPatches + numPrefixTokens }
-    public var headDim: Int { embedDim / numHeads }
     public var mlpHidden: Int { Int(Double(embedDim) * mlpRatio) }
     public var useFcNorm: Bool { fcNorm ?? (globalPool == .avg) }
     /// Rows of the position embedding: timm's `embed_len`.

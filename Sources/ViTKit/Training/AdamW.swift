@@ -15,9 +15,6 @@ public final class AdamW {
         segments = table.entries.map { ($0.offset..<($0.offset + $0.count), $0.decays) }
     }
 
-    /// Restores the step count (when resuming).
-    public func setStep(_ s: Int) { step = s }
-
     /// One update of `params` from `grads` at learning rate `lr`.
     public func update(_ pool: ThreadPool, params: AlignedBuffer, grads: AlignedBuffer, lr: Float) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
