@@ -125,3 +125,25 @@ final class TrainingTests: XCTestCase {
         XCTAssertLessThan(reg.map(abs).max()!, 1e-5)
     }
 }
+
+final class BatchLoaderTests: XCTestCase {
+    /// Normalisation is (x/255 − mean)/std per channel, and flips mirror rows with the asked probability.
+    func testNormalisationAndFlipProbability() {
+        var images = [UInt8](repeating: 0, count: 2 * 3 * 4 * 4)
+        for i in images.indices { images[i] = UInt8(i % 256) }
+        let ds = ImageDataset(name: "t", images: images, labels: [0, 1], channels: 3, size: 4, numClasses: 2,
+                              mean: [0.1, 0.2, 0.3], std: [0.5, 0.25, 0.2])
+        let loader = BatchLoader(dataset: ds, capacity: 2)
+        loader.load(Pools.two, indices: [1, 0][...], flipRng: nil)
+        XCTAssertEqual(loader.labels, [1, 0])
+        XCTAssertEqual(loader.images[0], (Float(48) / 255 - 0.1) / 0.5, accuracy: 1e-6)       // image 1, R, (0,0)
+        XCTAssertEqual(loader.images[16 + 5], (Float(48 + 21) / 255 - 0.2) / 0.25, accuracy: 1e-6)  // G, (1,1)
+        var flipped = 0
+        var rng = RNG(seed: 9)
+        for _ in 0..<2000 {
+            loader.load(Pools.one, indices: [0][...], flipRng: &rng, flipProbability: 0.3)
+            if loader.images[0] != (0 / 255 - 0.1) / 0.5 { flipped += 1 }  // pixel (0,0) came from (0,3)
+        }
+        XCTAssertEqual(Double(flipped) / 2000, 0.3, accuracy: 0.04)
+    }
+}

@@ -18,13 +18,14 @@ public final class BatchLoader {
     }
 
     /// Fills the batch with dataset images `indices` (at most `capacity`); each is flipped left-right with
-    /// probability ½ when `flipRng` is given (the draws happen in batch order, so they are seeded).
-    public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?) {
+    /// probability `flipProbability` when `flipRng` is given (drawn in batch order, so they are seeded).
+    public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?,
+                     flipProbability: Float = 0.5) {
         precondition(indices.count <= capacity)
         let n = indices.count, c = dataset.channels, s = dataset.size
         for (j, i) in indices.enumerated() {
             labels[j] = dataset.labels[i]
-            flips[j] = flipRng.map { $0.pointee.uniform() < 0.5 } ?? false
+            flips[j] = flipRng.map { $0.pointee.uniform() < flipProbability } ?? false
         }
         dataset.images.withUnsafeBufferPointer { src in
             flips.withUnsafeBufferPointer { flips in

@@ -47,7 +47,7 @@ public final class Trainer {
             for s in 0..<steps {
                 let idx = order[(s * o.batchSize)..<((s + 1) * o.batchSize)]
                 withUnsafeMutablePointer(to: &flipRng) { r in
-                    loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil)
+                    loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil, flipProbability: Float(o.hflip))
                 }
                 let loss = loader.labels.withUnsafeBufferPointer {
                     model.lossAndGradients(images: loader.images.pointer, labels: $0.baseAddress!, batch: o.batchSize,
