@@ -38,10 +38,3 @@ func assertClose(_ actual: [Float], _ expected: [Float], tol: Float, floor: Floa
               "\(what): max error \(maxErr) at \(worst) (got \(actual[worst]), expected \(expected[worst])) > \(tol) × scale \(scale)",
               file: file, line: line)
 }
-
-extension AlignedBuffer {
-    convenience init(_ values: [Float]) {
-        self.init(count: values.count)
-        pointer.update(from: values, count: values.count)
-    }
-}

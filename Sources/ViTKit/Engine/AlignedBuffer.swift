@@ -13,6 +13,12 @@ public final class AlignedBuffer: @unchecked Sendable {
         if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
     }
 
+    /// A buffer holding a copy of `values`.
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count, zeroed: false)
+        pointer.update(from: values, count: values.count)
+    }
+
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
     public subscript(i: Int) -> Float {
