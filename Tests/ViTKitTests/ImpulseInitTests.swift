@@ -24,15 +24,16 @@ final class ImpulseInitTests: XCTestCase {
         let q = AlignedBuffer((0..<(d * d)).map { _ in rng.uniform(-0.8, 0.8) })
         let k = AlignedBuffer((0..<(d * d)).map { _ in rng.uniform(-0.8, 0.8) })
         let gq = AlignedBuffer(count: d * d), gk = AlignedBuffer(count: d * d)
-        let x = imp.pseudoInput(pool: pool)
+        let basis = ImpulseInit.Basis(pool, x: imp.pseudoInput(pool: pool), tokens: 16, dim: d)
+        XCTAssertLessThanOrEqual(basis.rank, 9, "LN(sin-cos PE) of a 4×4 grid has rank at most 2·4 + 1")
         let target = imp.targets([(1, 0), (-1, -1)])
-        let work = ImpulseInit.Workspace(tokens: 16, dim: d, heads: 2)
+        let work = ImpulseInit.Workspace(tokens: 16, dim: d, heads: 2, rank: basis.rank)
         func loss() -> Double {
             let g1 = AlignedBuffer(count: d * d), g2 = AlignedBuffer(count: d * d)
-            return Double(imp.lossAndGradients(pool: pool, x: x.pointer, q: q.pointer, k: k.pointer, target: target,
+            return Double(imp.lossAndGradients(pool: pool, basis: basis, q: q.pointer, k: k.pointer, target: target,
                                                work: work, gq: g1.pointer, gk: g2.pointer))
         }
-        _ = imp.lossAndGradients(pool: pool, x: x.pointer, q: q.pointer, k: k.pointer, target: target, work: work,
+        _ = imp.lossAndGradients(pool: pool, basis: basis, q: q.pointer, k: k.pointer, target: target, work: work,
                                  gq: gq.pointer, gk: gk.pointer)
         var checked = 0
         for (param, grad) in [(q, gq), (k, gk)] {

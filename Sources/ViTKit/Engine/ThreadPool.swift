@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Work that a ThreadPool runs on all of its threads at once: a small struct of raw pointers and sizes.
 ///
@@ -36,17 +37,30 @@ extension ParallelRangeJob {
 /// scheduling: the same thread count gives the same numbers. The calling thread is worker 0. OpenBLAS is kept
 /// at one thread: the pool is the only source of parallelism, which avoids two sets of spinning threads
 /// fighting over the cores.
+///
+/// Waking a sleeping thread costs tens of microseconds, which is more than many jobs take, so an idle worker
+/// first spins on the job counter for a short while and only then sleeps on its semaphore; the caller spins
+/// while it waits for the others to finish.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     private var job: UnsafeRawPointer?
     private var jobType: (any ParallelJob.Type)?
-    private let start: [DispatchSemaphore]
-    private let done = DispatchSemaphore(value: 0)
+    /// Bumped once per job; workers watch it.
+    private let generation = Atomic<Int>(0)
+    /// Workers still running the current job.
+    private let pending = Atomic<Int>(0)
+    private let workers: [Worker]
+    static let spinLimit = 40_000
+
+    final class Worker: Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wake = DispatchSemaphore(value: 0)
+    }
 
     public init(threads: Int) {
         precondition(threads >= 1, "thread count must be at least 1")
         threadCount = threads
-        start = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
+        workers = (0..<threads).map { _ in Worker() }
         for t in 1..<max(threads, 1) where threads > 1 {
             let thread = Thread { [unowned self] in self.workerLoop(t) }
             thread.stackSize = 8 << 20
@@ -56,10 +70,25 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     private func workerLoop(_ t: Int) {
+        let me = workers[t]
+        var seen = 0
         while true {
-            start[t].wait()
+            var g = generation.load(ordering: .acquiring), spins = 0
+            while g == seen && spins < Self.spinLimit { spins += 1; g = generation.load(ordering: .acquiring) }
+            if g == seen {
+                // announce the sleep, then look once more: either we see the new job or the caller sees the flag
+                me.sleeping.store(true, ordering: .sequentiallyConsistent)
+                g = generation.load(ordering: .sequentiallyConsistent)
+                if g == seen {
+                    me.wake.wait()
+                    g = generation.load(ordering: .acquiring)
+                } else if !me.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                    me.wake.wait()  // the caller took the flag and signals: consume that signal
+                }
+            }
+            seen = g
             jobType!.invoke(job!, t, threadCount)
-            done.signal()
+            pending.subtract(1, ordering: .releasing)
         }
     }
 
@@ -69,9 +98,17 @@ public final class ThreadPool: @unchecked Sendable {
         withUnsafePointer(to: job) { p in
             self.job = UnsafeRawPointer(p)
             jobType = Job.self
-            for t in 1..<threadCount { start[t].signal() }
+            pending.store(threadCount - 1, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            for w in workers.dropFirst() where w.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                w.wake.signal()
+            }
             job.run(thread: 0, of: threadCount)
-            for _ in 1..<threadCount { done.wait() }
+            var spins = 0
+            while pending.load(ordering: .acquiring) != 0 {
+                spins += 1
+                if spins > Self.spinLimit { sched_yield() }
+            }
             self.job = nil
             jobType = nil
         }

@@ -55,6 +55,19 @@ public func verf(_ x: F8) -> F8 {
     return x * p / q
 }
 
+/// √x for x ≥ 0 (SIMD8's own `squareRoot()` calls scalar `sqrtf` per lane): the bit-trick reciprocal square
+/// root refined by three Newton steps (relative error about 1e-7), times x; 0 gives 0.
+@inline(__always)
+public func vsqrt(_ x: F8) -> F8 {
+    let tiny = F8(repeating: 1e-30)
+    let xc = x.replacing(with: tiny, where: x .< tiny)
+    var y = unsafeBitCast(SIMD8<Int32>(repeating: 0x5F37_59DF) &- (unsafeBitCast(xc, to: SIMD8<Int32>.self) &>> 1),
+                          to: F8.self)
+    let half = F8(repeating: 0.5) * xc, threeHalves = F8(repeating: 1.5)
+    for _ in 0..<3 { y = y * (threeHalves - half * y * y) }
+    return x * y
+}
+
 /// Horizontal max of a SIMD8 without the out-of-line `.max()`.
 @inline(__always)
 func hmax(_ v: F8) -> Float {

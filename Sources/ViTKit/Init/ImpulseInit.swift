@@ -93,24 +93,25 @@ public struct ImpulseInit {
     func optimise(pool: ThreadPool, offsets: [(Int, Int)], table: ParameterTable, params: AlignedBuffer,
                   grads: AlignedBuffer) -> Result {
         let start = Date()
-        let x = pseudoInput(pool: pool)
+        let basis = Basis(pool, x: pseudoInput(pool: pool), tokens: tokens, dim: dim)
         let target = targets(offsets)
-        let work = Workspace(tokens: tokens, dim: dim, heads: heads)
+        let work = Workspace(tokens: tokens, dim: dim, heads: heads, rank: basis.rank)
         let q = params.pointer + table["q"]!.offset, k = params.pointer + table["k"]!.offset
+        let gq = grads.pointer + table["q"]!.offset, gk = grads.pointer + table["k"]!.offset
         let nq = meanColumnNorm(q, rows: dim, cols: dim)
         let adam = AdamW(table: table, eps: 1e-8, weightDecay: 0)
         var loss: Float = 0, initialLoss: Float = 0
         target.withUnsafeBufferPointer { target in
             for i in 0..<options.iterations {
                 if i % options.renormEvery == 0 { renormalise(q: q, k: k, to: nq) }
-                loss = lossAndGradients(pool: pool, x: x.pointer, q: q, k: k, target: target.baseAddress!, work: work,
-                                        gq: grads.pointer + table["q"]!.offset, gk: grads.pointer + table["k"]!.offset)
+                loss = lossAndGradients(pool: pool, basis: basis, q: q, k: k, target: target.baseAddress!, work: work,
+                                        gq: gq, gk: gk)
                 if i == 0 { initialLoss = loss }
                 adam.update(pool, params: params, grads: grads, lr: options.lr)
             }
         }
         // statistics of the final maps
-        let s = attentionMaps(pool: pool, x: x.pointer, q: q, k: k, work: work)
+        let s = attentionMaps(pool: pool, basis: basis, q: q, k: k, work: work)
         var mass = [Float](repeating: 0, count: heads), hits = [Float](repeating: 0, count: heads)
         for h in 0..<heads {
             var rows = 0
@@ -130,71 +131,121 @@ public struct ImpulseInit {
                       seconds: Date().timeIntervalSince(start))
     }
 
-    /// Buffers for one evaluation of the objective (all heads).
-    final class Workspace {
-        let a: AlignedBuffer, b: AlignedBuffer, s: AlignedBuffer, da: AlignedBuffer, db: AlignedBuffer
-        let rowLoss: AlignedBuffer
-        init(tokens n: Int, dim: Int, heads: Int) {
-            a = AlignedBuffer(count: n * dim); b = AlignedBuffer(count: dim * n)
-            s = AlignedBuffer(count: heads * n * n)
-            da = AlignedBuffer(count: n * dim); db = AlignedBuffer(count: dim * n)
-            rowLoss = AlignedBuffer(count: heads * n)
+    /// X = U·V with U [N × r] orthonormal columns and V = Uᵀ X [r × D]. The sin-cos pseudo input has rank at most
+    /// 2·grid + 1 (every PE column is a function of the token's row or of its column, LayerNorm subtracts such a
+    /// function and rescales rows), so every product with X shrinks from D to r ≤ 33 for a 16×16 grid, and
+    /// X Q_h K_h Xᵀ = U (V Q_h)(K_h Vᵀ) Uᵀ exactly. Found by Gram-Schmidt in Double precision.
+    struct Basis {
+        let u: AlignedBuffer, v: AlignedBuffer, rank: Int
+
+        init(_ pool: ThreadPool, x: AlignedBuffer, tokens n: Int, dim d: Int) {
+            var basis: [[Double]] = []
+            for j in 0..<d {
+                let column = (0..<n).map { Double(x[$0 * d + j]) }
+                let norm0 = column.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                var v = column
+                for _ in 0..<2 {  // twice: classical Gram-Schmidt made stable
+                    for b in basis {
+                        var dot = 0.0
+                        for i in 0..<n { dot += b[i] * v[i] }
+                        for i in 0..<n { v[i] -= dot * b[i] }
+                    }
+                }
+                let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm > 1e-5 * max(norm0, 1e-30) { basis.append(v.map { $0 / norm }) }
+            }
+            rank = basis.count
+            u = AlignedBuffer(count: n * rank)
+            for i in 0..<n { for c in 0..<rank { u[i * rank + c] = Float(basis[c][i]) } }
+            v = AlignedBuffer(count: rank * d)
+            for c in 0..<rank {
+                for j in 0..<d {
+                    var dot = 0.0
+                    for i in 0..<n { dot += basis[c][i] * Double(x[i * d + j]) }
+                    v[c * d + j] = Float(dot)
+                }
+            }
         }
     }
 
-    /// A = X·Q_all [N × h·hd], B = K_all·Xᵀ [h·hd × N]; then per head S_h = softmax(scale · A_h B_h) into work.s.
-    func attentionMaps(pool: ThreadPool, x: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+    /// Buffers for one evaluation of the objective (all heads); r is the pseudo input's rank.
+    final class Workspace {
+        let p: AlignedBuffer, r: AlignedBuffer, c: AlignedBuffer, e: AlignedBuffer, f: AlignedBuffer
+        let dc: AlignedBuffer, dp: AlignedBuffer, dr: AlignedBuffer, s: AlignedBuffer, rowLoss: AlignedBuffer
+        init(tokens n: Int, dim: Int, heads: Int, rank: Int) {
+            p = AlignedBuffer(count: rank * dim); r = AlignedBuffer(count: dim * rank)
+            c = AlignedBuffer(count: heads * rank * rank); dc = AlignedBuffer(count: heads * rank * rank)
+            e = AlignedBuffer(count: heads * n * rank); f = AlignedBuffer(count: heads * n * rank)
+            dp = AlignedBuffer(count: rank * dim); dr = AlignedBuffer(count: dim * rank)
+            s = AlignedBuffer(count: heads * n * n); rowLoss = AlignedBuffer(count: heads * n)
+        }
+    }
+
+    /// P = V·Q_all [r × D], R = K_all·Vᵀ [D × r], C_h = P_h R_h [r × r], E_h = U C_h [N × r].
+    private func project(pool: ThreadPool, basis: Basis, q: UnsafePointer<Float>, k: UnsafePointer<Float>, work: Workspace) {
+        let d = dim, hd = headDim, r = basis.rank, n = tokens
+        pool.gemm(m: r, n: d, k: d, a: basis.v.pointer, lda: d, b: q, ldb: d, c: work.p.pointer, ldc: d)
+        pool.gemm(transB: true, m: d, n: r, k: d, a: k, lda: d, b: basis.v.pointer, ldb: d, c: work.r.pointer, ldc: r)
+        for h in 0..<heads {
+            BLAS.gemm(m: r, n: r, k: hd, a: work.p.pointer + h * hd, lda: d, b: work.r.pointer + h * hd * r, ldb: r,
+                      c: work.c.pointer + h * r * r, ldc: r)
+            BLAS.gemm(m: n, n: r, k: r, a: basis.u.pointer, lda: r, b: work.c.pointer + h * r * r, ldb: r,
+                      c: work.e.pointer + h * n * r, ldc: r)
+        }
+    }
+
+    /// Per head S_h = softmax(scale · X Q_h K_h Xᵀ) [N × N], into work.s.
+    func attentionMaps(pool: ThreadPool, basis: Basis, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                        work: Workspace) -> UnsafeMutablePointer<Float> {
-        let n = tokens, d = dim
-        pool.gemm(m: n, n: d, k: d, a: x, lda: d, b: q, ldb: d, c: work.a.pointer, ldc: d)
-        pool.gemm(transB: true, m: d, n: n, k: d, a: k, lda: d, b: x, ldb: d, c: work.b.pointer, ldc: n)
-        pool.run(Maps(a: work.a.pointer, b: work.b.pointer, s: work.s.pointer, target: nil, rowLoss: nil,
-                      tokens: n, dim: d, heads: heads, lossScale: 0))
+        project(pool: pool, basis: basis, q: q, k: k, work: work)
+        pool.run(Maps(e: work.e.pointer, u: basis.u.pointer, s: work.s.pointer, f: nil, target: nil, rowLoss: nil,
+                      tokens: tokens, rank: basis.rank, heads: heads, scale: 1 / Float(headDim).squareRoot(), lossScale: 0))
         return work.s.pointer
     }
 
     /// The MSE objective and its gradients with respect to Q_all and K_all (written to gq, gk).
-    func lossAndGradients(pool: ThreadPool, x: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+    func lossAndGradients(pool: ThreadPool, basis: Basis, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                           target: UnsafePointer<Int32>, work: Workspace, gq: UnsafeMutablePointer<Float>,
                           gk: UnsafeMutablePointer<Float>) -> Float {
-        let n = tokens, d = dim, hd = headDim
-        pool.gemm(m: n, n: d, k: d, a: x, lda: d, b: q, ldb: d, c: work.a.pointer, ldc: d)
-        pool.gemm(transB: true, m: d, n: n, k: d, a: k, lda: d, b: x, ldb: d, c: work.b.pointer, ldc: n)
-        let c = 2 / Float(heads * n * n)
-        // S, the row losses, and dM (written over S), per head and row block
-        pool.run(Maps(a: work.a.pointer, b: work.b.pointer, s: work.s.pointer, target: target,
-                      rowLoss: work.rowLoss.pointer, tokens: n, dim: d, heads: heads, lossScale: c))
+        let n = tokens, d = dim, hd = headDim, r = basis.rank
+        project(pool: pool, basis: basis, q: q, k: k, work: work)
+        // S, the row losses, dM (over S) and F_h = dM_h U, per head and row block
+        pool.run(Maps(e: work.e.pointer, u: basis.u.pointer, s: work.s.pointer, f: work.f.pointer, target: target,
+                      rowLoss: work.rowLoss.pointer, tokens: n, rank: r, heads: heads,
+                      scale: 1 / Float(hd).squareRoot(), lossScale: 2 / Float(heads * n * n)))
         for h in 0..<heads {
-            let dm = work.s.pointer + h * n * n
-            // dA_h = dM·B_hᵀ [N × hd], dB_h = A_hᵀ·dM [hd × N]
-            pool.gemm(transB: true, m: n, n: hd, k: n, a: dm, lda: n, b: work.b.pointer + h * hd * n, ldb: n,
-                      c: work.da.pointer + h * hd, ldc: d)
-            pool.gemm(transA: true, m: hd, n: n, k: n, a: work.a.pointer + h * hd, lda: d, b: dm, ldb: n,
-                      c: work.db.pointer + h * hd * n, ldc: n)
+            let dc = work.dc.pointer + h * r * r
+            // dC_h = Uᵀ F_h; dP_h = dC_h R_hᵀ; dR_h = P_hᵀ dC_h
+            BLAS.gemm(transA: true, m: r, n: r, k: n, a: basis.u.pointer, lda: r, b: work.f.pointer + h * n * r, ldb: r,
+                      c: dc, ldc: r)
+            BLAS.gemm(transB: true, m: r, n: hd, k: r, a: dc, lda: r, b: work.r.pointer + h * hd * r, ldb: r,
+                      c: work.dp.pointer + h * hd, ldc: d)
+            BLAS.gemm(transA: true, m: hd, n: r, k: r, a: work.p.pointer + h * hd, lda: d, b: dc, ldb: r,
+                      c: work.dr.pointer + h * hd * r, ldc: r)
         }
-        // gQ = Xᵀ·dA [D × h·hd], gK = dB·X [h·hd × D]
-        pool.gemm(transA: true, m: d, n: d, k: n, a: x, lda: d, b: work.da.pointer, ldb: d, c: gq, ldc: d)
-        pool.gemm(m: d, n: d, k: n, a: work.db.pointer, lda: n, b: x, ldb: d, c: gk, ldc: d)
+        // gQ = Vᵀ dP [D × D], gK = dR V [D × D]
+        pool.gemm(transA: true, m: d, n: d, k: r, a: basis.v.pointer, lda: d, b: work.dp.pointer, ldb: d, c: gq, ldc: d)
+        pool.gemm(m: d, n: d, k: r, a: work.dr.pointer, lda: r, b: basis.v.pointer, ldb: d, c: gk, ldc: d)
         var total = 0.0
-        for r in 0..<(heads * n) { total += Double(work.rowLoss[r]) }
+        for i in 0..<(heads * n) { total += Double(work.rowLoss[i]) }
         return Float(total / Double(heads * n * n))
     }
 
-    /// Per (head, row): S = softmax(scale·A_h[r]·B_h); with a target, also the row's squared error and
-    /// dM = scale·S ⊙ (dS − Σ dS⊙S), dS = c·(S − T), written over S.
+    /// Per (head, block of 16 rows): M = scale·E_h Uᵀ, S = softmax rows; with a target, also each row's squared
+    /// error, dM = scale·S ⊙ (dS − Σ dS⊙S) with dS = c·(S − T) (written over S), and F_h = dM U.
     struct Maps: ParallelJob {
-        let a: UnsafePointer<Float>, b: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>
-        let target: UnsafePointer<Int32>?, rowLoss: UnsafeMutablePointer<Float>?
-        let tokens: Int, dim: Int, heads: Int, lossScale: Float
+        let e: UnsafePointer<Float>, u: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>
+        let f: UnsafeMutablePointer<Float>?, target: UnsafePointer<Int32>?, rowLoss: UnsafeMutablePointer<Float>?
+        let tokens: Int, rank: Int, heads: Int, scale: Float, lossScale: Float
 
         func run(thread: Int, of threads: Int) {
-            let n = tokens, hd = dim / heads, scale = 1 / Float(hd).squareRoot()
+            let n = tokens, r = rank
             let blocksPerHead = (n + 15) / 16
             for block in ThreadPool.chunk(heads * blocksPerHead, part: thread, of: threads) {
                 let h = block / blocksPerHead, r0 = block % blocksPerHead * 16, rows = min(16, n - r0)
                 let sh = s + (h * n + r0) * n
-                BLAS.gemm(m: rows, n: n, k: hd, alpha: scale, a: a + r0 * dim + h * hd, lda: dim,
-                          b: b + h * hd * n, ldb: n, c: sh, ldc: n)
+                BLAS.gemm(transB: true, m: rows, n: n, k: r, alpha: scale, a: e + (h * n + r0) * r, lda: r,
+                          b: u, ldb: r, c: sh, ldc: n)
                 for i in 0..<rows {
                     let row = sh + i * n
                     _ = Attention.softmaxRow(row, n)
@@ -210,6 +261,9 @@ public struct ImpulseInit {
                     while j + 8 <= n { let v = load8(row + j); store8(row + j, v * (cv * v - dv)); j += 8 }
                     while j < n { row[j] = row[j] * (c * scale * row[j] - dot * scale); j += 1 }
                     if t >= 0 { row[t] -= c * scale * st }
+                }
+                if let f {
+                    BLAS.gemm(m: rows, n: r, k: n, a: sh, lda: n, b: u, ldb: r, c: f + (h * n + r0) * r, ldc: r)
                 }
             }
         }

@@ -42,13 +42,25 @@ public final class AdamW {
                 let lo = max(seg.range.lowerBound, chunk.lowerBound), hi = min(seg.range.upperBound, chunk.upperBound)
                 if lo >= hi { continue }
                 let decay = 1 - lr * (seg.decays ? wd : 0)
-                for i in lo..<hi {
+                let decay8 = F8(repeating: decay), oneMinusB1 = F8(repeating: 1 - b1), b2v = F8(repeating: b2)
+                let oneMinusB2 = F8(repeating: 1 - b2), step8 = F8(repeating: stepSize)
+                let bc = F8(repeating: bc2Sqrt), eps8 = F8(repeating: eps)
+                var i = lo
+                while i + 8 <= hi {
+                    let gi = load8(g + i), mOld = load8(m + i)
+                    let mi = mOld + (gi - mOld) * oneMinusB1
+                    let vi = load8(v + i) * b2v + oneMinusB2 * (gi * gi)
+                    store8(m + i, mi); store8(v + i, vi)
+                    store8(p + i, load8(p + i) * decay8 - step8 * (mi / (vsqrt(vi) / bc + eps8)))
+                    i += 8
+                }
+                while i < hi {
                     let gi = g[i]
-                    let pi = p[i] * decay
                     let mi = m[i] + (gi - m[i]) * (1 - b1)
                     let vi = v[i] * b2 + (1 - b2) * (gi * gi)
                     m[i] = mi; v[i] = vi
-                    p[i] = pi - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+                    p[i] = p[i] * decay - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+                    i += 1
                 }
             }
         }
