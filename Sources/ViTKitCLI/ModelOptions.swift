@@ -41,7 +41,6 @@ struct ModelOptions: ParsableArguments {
 
 extension GlobalPool: ExpressibleByArgument {}
 extension PosEmbedKind: ExpressibleByArgument {}
-extension WeightInit: ExpressibleByArgument {}
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {

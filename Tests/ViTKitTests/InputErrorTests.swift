@@ -89,6 +89,9 @@ final class InputErrorTests: XCTestCase {
         XCTAssertEqual(parseError(["train", "--dataset", "cifar10"]),
                        "--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary files")
         XCTAssertEqual(parseError(["train", "--epochs", "3", "-b", "64"]), "(parsed)")
+        XCTAssertEqual(parseError(["train", "--init", "impulseX"]), "init mode 'impulseX' needs a whole-number window size: "
+            + "expected \(InitMode.validForms)")
+        XCTAssertEqual(parseError(["train", "--init", "mimetic0.7_0.7"]), "(parsed)")
     }
 
     /// The real binary: a clear one-line error on stderr and a non-zero exit code, no crash.

@@ -24,7 +24,7 @@ final class TrainingTests: XCTestCase {
     func train(threads: Int, seed: UInt64 = 42) throws -> Trainer {
         let model = try VisionTransformer(config: Self.tinyConfig(), pool: threads == 1 ? Pools.one : Pools.two)
         var rng = RNG(seed: seed)
-        model.initialize(.timm, rng: &rng)
+        try model.initialize(.timm, rng: &rng)
         let trainer = Trainer(model: model, options: Self.options())
         trainer.log = { _ in }
         let (train, test) = Self.data()
@@ -46,7 +46,7 @@ final class TrainingTests: XCTestCase {
     func testLearnsTheSyntheticTask() throws {
         let model = try VisionTransformer(config: Self.tinyConfig(), pool: Pools.two)
         var rng = RNG(seed: 1)
-        model.initialize(.timm, rng: &rng)
+        try model.initialize(.timm, rng: &rng)
         var o = Self.options(epochs: 15)
         o.warmupEpochs = 2
         let trainer = Trainer(model: model, options: o)
@@ -64,7 +64,7 @@ final class TrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let model = try VisionTransformer(config: Self.tinyConfig(), pool: Pools.two)
         var rng = RNG(seed: 3)
-        model.initialize(.timm, rng: &rng)
+        try model.initialize(.timm, rng: &rng)
         let (train, test) = Self.data()
         let good = Trainer(model: model, options: Self.options(epochs: 1, output: dir))
         good.log = { _ in }
@@ -90,7 +90,7 @@ final class TrainingTests: XCTestCase {
         var config = Self.tinyConfig(); config.classToken = true; config.regTokens = 1; config.posEmbed = .learn
         let a = try VisionTransformer(config: config, pool: Pools.one)
         var rng = RNG(seed: 5)
-        a.initialize(.timm, rng: &rng)
+        try a.initialize(.timm, rng: &rng)
         try Checkpoint.save(a, to: path)
         XCTAssertEqual(try Checkpoint.config(at: path), config)
         let b = try VisionTransformer(config: try Checkpoint.config(at: path), pool: Pools.one)
@@ -107,7 +107,7 @@ final class TrainingTests: XCTestCase {
         var c = Self.tinyConfig(); c.embedDim = 192; c.numHeads = 3; c.classToken = true; c.regTokens = 2; c.posEmbed = .learn
         let m = try VisionTransformer(config: c, pool: Pools.one)
         var rng = RNG(seed: 11)
-        m.initialize(.timm, rng: &rng)
+        try m.initialize(.timm, rng: &rng)
         func std(_ v: [Float]) -> Double {
             let mean = v.reduce(0.0) { $0 + Double($1) } / Double(v.count)
             return (v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(v.count)).squareRoot()

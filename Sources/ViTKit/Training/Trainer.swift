@@ -11,6 +11,8 @@ public final class Trainer {
     /// Receives the in-place progress line during an epoch (only set on a terminal).
     public var progress: ((String) -> Void)?
     public private(set) var history: [EpochStats] = []
+    /// Extra strings saved in every checkpoint's metadata (e.g. the init mode and seed).
+    public var checkpointMetadata: [String: String] = [:]
     /// Per-step training losses, in order (what the determinism test compares).
     public private(set) var stepLosses: [Float] = []
 
@@ -79,11 +81,11 @@ public final class Trainer {
             log(Self.line(stats))
             if let dir = o.outputDir {
                 try appendSummary(dir, stats)
-                try Checkpoint.save(model, to: lastCheckpointPath!, extra: ["epoch": "\(epoch + 1)"])
+                try Checkpoint.save(model, to: lastCheckpointPath!, extra: checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 })
                 if let top1 = stats.testTop1, top1 > bestTop1 {
                     bestTop1 = top1
                     try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"),
-                                        extra: ["epoch": "\(epoch + 1)"])
+                                        extra: checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 })
                 }
             }
         }
