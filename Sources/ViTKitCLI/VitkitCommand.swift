@@ -6,7 +6,7 @@ public struct VitkitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vitkit",
         abstract: "Train Vision Transformers from scratch on small image datasets.",
-        subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self],
+        subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, InitCommand.self],
         defaultSubcommand: TrainCommand.self)
     public init() {}
 }
