@@ -97,3 +97,28 @@ struct ThreadOptions: ParsableArguments {
 }
 
 import Foundation
+
+/// The weight init and the impulse optimisation's settings.
+struct InitArguments: ParsableArguments {
+    @Option(name: .customLong("init"), help: "Weight init: \(InitMode.validForms).") var initText = "timm"
+    @Option(help: "Impulse init: Adam iterations.") var impulseIterations = 10_000
+    @Option(help: "Impulse init: Adam learning rate.") var impulseLr: Float = 1e-4
+    @Option(help: "Impulse init: column renormalisation period (iterations).") var impulseRenorm = 100
+    @Flag(help: "Impulse init: optimise Q, K for every layer instead of once for all.") var impulsePerLayer = false
+
+    func validate() throws {
+        if impulseIterations < 0 { throw ValidationError("--impulse-iterations must be 0 or more, got \(impulseIterations)") }
+        if !(impulseLr > 0) { throw ValidationError("--impulse-lr must be positive, got \(impulseLr)") }
+        if impulseRenorm < 1 { throw ValidationError("--impulse-renorm must be at least 1, got \(impulseRenorm)") }
+        do { _ = try InitMode(parsing: initText) } catch let e as ViTKitError { throw ValidationError(e.description) }
+    }
+
+    func mode() throws -> InitMode { try InitMode(parsing: initText) }
+
+    var options: InitOptions {
+        var o = InitOptions()
+        o.impulseIterations = impulseIterations; o.impulseLR = impulseLr; o.impulseRenormEvery = impulseRenorm
+        o.impulsePerLayer = impulsePerLayer
+        return o
+    }
+}

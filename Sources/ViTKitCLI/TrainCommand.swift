@@ -16,11 +16,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(name: .customLong("init"), help: "Weight init: \(InitMode.validForms).") var initText = "timm"
-    @Option(help: "Impulse init: Adam iterations.") var impulseIterations = 10_000
-    @Option(help: "Impulse init: Adam learning rate.") var impulseLr: Float = 1e-4
-    @Option(help: "Impulse init: column renormalisation period (iterations).") var impulseRenorm = 100
-    @Flag(help: "Impulse init: optimise Q, K for every layer instead of once for all.") var impulsePerLayer = false
+    @OptionGroup var initArguments: InitArguments
     @Option(help: "Epochs.") var epochs = 200
     @Option(name: [.customShort("b"), .long], help: "Batch size.") var batchSize = 512
     @Option(help: "Peak learning rate.") var lr = 1e-3
@@ -49,20 +45,7 @@ struct TrainCommand: ParsableCommand {
         try check(smoothing >= 0 && smoothing < 1, "--smoothing must be in [0, 1), got \(smoothing)")
         try check(hflip >= 0 && hflip <= 1, "--hflip must be a probability in [0, 1], got \(hflip)")
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
-        try check(impulseIterations >= 0, "--impulse-iterations must be 0 or more, got \(impulseIterations)")
-        try check(impulseLr > 0, "--impulse-lr must be positive, got \(impulseLr)")
-        try check(impulseRenorm >= 1, "--impulse-renorm must be at least 1, got \(impulseRenorm)")
-        do {
-            _ = try model.resolve(numClasses: 10)
-            _ = try InitMode(parsing: initText)
-        } catch let e as ViTKitError { throw ValidationError(e.description) }
-    }
-
-    var initOptions: InitOptions {
-        var o = InitOptions()
-        o.impulseIterations = impulseIterations; o.impulseLR = impulseLr; o.impulseRenormEvery = impulseRenorm
-        o.impulsePerLayer = impulsePerLayer
-        return o
+        do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
 
     var options: TrainOptions {
@@ -84,8 +67,8 @@ struct TrainCommand: ParsableCommand {
             let pool = ThreadPool(threads: threadOptions.threads)
             let vit = try VisionTransformer(config: config, pool: pool)
             var rng = RNG(seed: seed)
-            let initMode = try InitMode(parsing: initText)
-            let impulse = try vit.initialize(initMode, options: initOptions, rng: &rng)
+            let initMode = try initArguments.mode()
+            let impulse = try vit.initialize(initMode, options: initArguments.options, rng: &rng)
             for r in impulse {
                 print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
                     + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
