@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ViTKit
 
 /// Model architecture: a named config plus timm-style overrides.
@@ -96,7 +97,6 @@ struct ThreadOptions: ParsableArguments {
     }
 }
 
-import Foundation
 
 /// The weight init and the impulse optimisation's settings.
 struct InitArguments: ParsableArguments {

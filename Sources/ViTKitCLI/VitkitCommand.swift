@@ -1,7 +1,8 @@
 import ArgumentParser
+import Foundation
 import ViTKit
 
-/// The `vitkit` command: train, evaluate and benchmark Vision Transformers.
+/// The `vitkit` command: train, evaluate, benchmark and initialise Vision Transformers.
 public struct VitkitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vitkit",
@@ -18,5 +19,3 @@ func runOrExit(_ body: () throws -> Void) throws {
         throw ExitCode.failure
     }
 }
-
-import Foundation

@@ -86,7 +86,8 @@ public struct ImpulseInit {
         var table = ParameterTable()
         let qOff = table.add("q", [dim, heads * headDim]), kOff = table.add("k", [heads * headDim, dim])
         let params = AlignedBuffer(count: table.count), grads = AlignedBuffer(count: table.count)
-        for i in 0..<(2 * dim * dim) { (i < dim * dim ? params.pointer + qOff + i : params.pointer + kOff + i - dim * dim).pointee = rng.uniform(-bound, bound) }
+        for i in 0..<(dim * dim) { params[qOff + i] = rng.uniform(-bound, bound) }
+        for i in 0..<(dim * dim) { params[kOff + i] = rng.uniform(-bound, bound) }
         return optimise(pool: pool, offsets: offsets, table: table, params: params, grads: grads)
     }
 
