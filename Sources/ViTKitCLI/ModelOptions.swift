@@ -97,7 +97,6 @@ struct ThreadOptions: ParsableArguments {
     }
 }
 
-
 /// The weight init and the impulse optimisation's settings.
 struct InitArguments: ParsableArguments {
     @Option(name: .customLong("init"), help: "Weight init: \(InitMode.validForms).") var initText = "timm"
