@@ -33,8 +33,8 @@ struct InitCommand: ParsableCommand {
             let t0 = Date()
             let results = try vit.initialize(mode, options: initArguments.options, rng: &rng)
             let seconds = Date().timeIntervalSince(t0)
-            for (i, r) in results.enumerated() {
-                let layers = initArguments.impulsePerLayer ? "\(i)" : "0-\(config.depth - 1)"
+            for r in results {
+                let layers = r.layers.count == 1 ? "\(r.layers.lowerBound)" : "\(r.layers.lowerBound)-\(r.layers.upperBound)"
                 for h in 0..<config.numHeads {
                     print(String(format: "layer=%@ head=%d offset=(%d,%d) final_mse=%.4e target_mass=%.3f argmax_on_target=%.3f seconds=%.2f",
                                  layers, h, r.offsets[h].0, r.offsets[h].1, r.finalLoss, r.targetMass[h],

@@ -104,6 +104,10 @@ struct InitArguments: ParsableArguments {
     @Option(help: "Impulse init: Adam learning rate.") var impulseLr: Float = 1e-4
     @Option(help: "Impulse init: column renormalisation period (iterations).") var impulseRenorm = 100
     @Flag(help: "Impulse init: optimise Q, K for every layer instead of once for all.") var impulsePerLayer = false
+    @Option(help: "Impulse init: pseudo input of layer 0, LayerNorm-ed: \(PseudoInput.validForms).")
+    var impulseInput = PseudoInput.P
+    @Option(help: "Impulse init: pseudo input of layers 1 and up (default: as --impulse-input); when it differs, layer 1 gets its own optimisation.")
+    var impulseInput2: PseudoInput?
 
     func validate() throws {
         if impulseIterations < 0 { throw ValidationError("--impulse-iterations must be 0 or more, got \(impulseIterations)") }
@@ -117,7 +121,9 @@ struct InitArguments: ParsableArguments {
     var options: InitOptions {
         var o = InitOptions()
         o.impulseIterations = impulseIterations; o.impulseLR = impulseLr; o.impulseRenormEvery = impulseRenorm
-        o.impulsePerLayer = impulsePerLayer
+        o.impulsePerLayer = impulsePerLayer; o.impulseInput = impulseInput; o.impulseInput2 = impulseInput2
         return o
     }
 }
+
+extension PseudoInput: ExpressibleByArgument {}

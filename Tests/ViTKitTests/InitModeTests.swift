@@ -108,6 +108,52 @@ final class InitModeTests: XCTestCase {
         XCTAssertEqual(try m.initialize(.impulse(kernel: 3), options: perLayer, rng: &rng).count, c.depth)
     }
 
+    /// The pseudo-input codes of spec §3b: P has no randomness; U is U(−1, 1); G a normal of std √½ cut at ±2;
+    /// A and B add those noises to P.
+    func testPseudoInputTensors() throws {
+        let grid = 8, d = 48, pe = sincos2DPositionEmbedding(grid: grid, dim: d)
+        var rng = RNG(seed: 9)
+        var before = rng
+        XCTAssertEqual(PseudoInput.P.tensor(grid: grid, dim: d, rng: &rng), pe)
+        XCTAssertEqual(rng.next(), before.next(), "P draws nothing")
+        func moments(_ x: [Float]) -> (mean: Double, std: Double) {
+            let m = x.reduce(0) { $0 + Double($1) } / Double(x.count)
+            return (m, (x.reduce(0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(x.count)).squareRoot())
+        }
+        let u = PseudoInput.U.tensor(grid: grid, dim: d, rng: &rng)
+        XCTAssert(u.allSatisfy { abs($0) <= 1 })
+        XCTAssertEqual(moments(u).mean, 0, accuracy: 0.03)
+        XCTAssertEqual(moments(u).std, (1.0 / 3).squareRoot(), accuracy: 0.02)
+        let g = PseudoInput.G.tensor(grid: grid, dim: d, rng: &rng)
+        XCTAssert(g.allSatisfy { abs($0) <= 2 } && g.contains { abs($0) > 1.5 })
+        // std √½ truncated at ±2/√½ ≈ ±2.83σ keeps about 0.977 of the variance
+        XCTAssertEqual(moments(g).std, (0.5 * 0.977).squareRoot(), accuracy: 0.02)
+        let a = PseudoInput.A.tensor(grid: grid, dim: d, rng: &rng), b = PseudoInput.B.tensor(grid: grid, dim: d, rng: &rng)
+        let an = zip(a, pe).map { $0 - $1 }, bn = zip(b, pe).map { $0 - $1 }
+        XCTAssert(an.allSatisfy { abs($0) <= 1 + 1e-6 })
+        XCTAssertEqual(moments(an).std, (1.0 / 3).squareRoot(), accuracy: 0.02)
+        XCTAssertEqual(moments(bn).std, (0.5 * 0.977).squareRoot(), accuracy: 0.02)
+        XCTAssertThrowsError(try PseudoInput(parsing: "Z")) { XCTAssert("\($0)".contains("expected one of P (sin-cos"), "\($0)") }
+    }
+
+    /// The reference's schedule with two pseudo inputs: layer 0 optimised on the first, layer 1 on the second, and
+    /// layers 2… share layer 1's Q, K; a noise input still fits its targets.
+    func testImpulseWithASecondPseudoInput() throws {
+        var c = Self.config(); c.depth = 4
+        let d = c.embedDim
+        let m = try VisionTransformer(config: c, pool: Pools.two)
+        var rng = RNG(seed: 5)
+        var o = InitOptions(); o.impulseIterations = 300; o.impulseInput = .P; o.impulseInput2 = .U
+        let results = try m.initialize(.impulse(kernel: 3), options: o, rng: &rng)
+        XCTAssertEqual(results.map(\.layers), [0...0, 1...3])
+        let q = (0..<c.depth).map { Array(m.parameter("blocks.\($0).attn.qkv.weight")![0..<(2 * d * d)]) }
+        XCTAssertNotEqual(q[0], q[1])
+        XCTAssertEqual(q[1], q[2]); XCTAssertEqual(q[1], q[3])
+        XCTAssertLessThan(results[1].finalLoss, results[1].initialLoss)
+        o.impulseInput2 = nil; o.impulseInput = .G
+        XCTAssertEqual(try m.initialize(.impulse(kernel: 3), options: o, rng: &rng).map(\.layers), [0...3])
+    }
+
     func testInitModeParsingAndErrors() throws {
         XCTAssertEqual(try InitMode(parsing: "mimetic0.7_0.7"), .mimetic(alpha: 0.7, beta: 0.7))
         XCTAssertEqual(try InitMode(parsing: "impulse5"), .impulse(kernel: 5))

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The paper's structured initialisation (spec §3b): for each head a random offset (m, n) in a K×K window, and
-/// Q_h [D × hd], K_h [hd × D] optimised so that softmax(scale · X Q_h K_h Xᵀ) over the pseudo input X (LayerNorm
-/// of the sin-cos position embedding, eps 1e-5, no affine) matches the shift matrix T_h, T_h[r·W+c, (r+m)·W+(c+n)] = 1,
+/// Q_h [D × hd], K_h [hd × D] optimised so that softmax(scale · X Q_h K_h Xᵀ) over the pseudo input X (LayerNorm,
+/// eps 1e-5, no affine, of the sin-cos position embedding or of one of the other `PseudoInput`s) matches the shift matrix T_h, T_h[r·W+c, (r+m)·W+(c+n)] = 1,
 /// with all-zero rows where the source leaves the grid. Loss: mean squared error over all heads·N·N entries;
 /// Adam (lr 1e-4), full batch; every `renormEvery` iterations (before the step, Adam state kept) every column of
 /// each Q_h and of each K_h is rescaled to the initial mean column norm of Q.
@@ -13,6 +13,8 @@ public struct ImpulseInit {
         public var iterations = 10_000
         public var lr: Float = 1e-4
         public var renormEvery = 100
+        /// What X is LayerNorm of (the reference's default: the sin-cos position embedding).
+        public var pseudoInput = PseudoInput.P
         public init(kernel: Int) { self.kernel = kernel }
     }
 
@@ -33,6 +35,8 @@ public struct ImpulseInit {
         /// Per head: share of rows with a target whose argmax is the target.
         public var argmaxOnTarget: [Float]
         public var seconds: Double
+        /// The model layers that received this Q, K (set by `VisionTransformer.initialize`).
+        public var layers = 0...0
     }
 
     public let grid: Int, dim: Int, heads: Int
@@ -55,9 +59,10 @@ public struct ImpulseInit {
         self.grid = grid; self.dim = dim; self.heads = heads; self.options = options
     }
 
-    /// The pseudo input: LayerNorm (eps 1e-5, no affine) of the sin-cos position embedding, [N × D].
-    public func pseudoInput(pool: ThreadPool) -> AlignedBuffer {
-        let pe = AlignedBuffer(sincos2DPositionEmbedding(grid: grid, dim: dim))
+    /// The pseudo input: LayerNorm (eps 1e-5, no affine) of `options.pseudoInput`'s tensor, [N × D]; noise (for
+    /// U, G, A, B) drawn from `rng`.
+    public func pseudoInput(pool: ThreadPool, rng: inout RNG) -> AlignedBuffer {
+        let pe = AlignedBuffer(options.pseudoInput.tensor(grid: grid, dim: dim, rng: &rng))
         let x = AlignedBuffer(count: tokens * dim), mean = AlignedBuffer(count: tokens), rstd = AlignedBuffer(count: tokens)
         LayerNorm.forward(pool, out: x.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: pe.pointer, w: nil, b: nil,
                           rows: tokens, dim: dim, eps: 1e-5)
@@ -75,8 +80,10 @@ public struct ImpulseInit {
         return t
     }
 
-    /// Draws the offsets and the starting Q, K from `rng`, then optimises.
+    /// Draws the pseudo input (as the reference does, first), the offsets and the starting Q, K from `rng`, then
+    /// optimises.
     public func run(pool: ThreadPool, rng: inout RNG) -> Result {
+        let x = pseudoInput(pool: pool, rng: &rng)
         let kk = options.kernel
         let offsets = (0..<heads).map { _ -> (Int, Int) in
             let k = rng.int(below: kk * kk)
@@ -88,13 +95,14 @@ public struct ImpulseInit {
         let params = AlignedBuffer(count: table.count), grads = AlignedBuffer(count: table.count)
         for i in 0..<(dim * dim) { params[qOff + i] = rng.uniform(-bound, bound) }
         for i in 0..<(dim * dim) { params[kOff + i] = rng.uniform(-bound, bound) }
-        return optimise(pool: pool, offsets: offsets, table: table, params: params, grads: grads)
+        return optimise(pool: pool, x: x, offsets: offsets, table: table, params: params, grads: grads)
     }
 
-    func optimise(pool: ThreadPool, offsets: [(Int, Int)], table: ParameterTable, params: AlignedBuffer,
-                  grads: AlignedBuffer) -> Result {
+    func optimise(pool: ThreadPool, x: AlignedBuffer, offsets: [(Int, Int)], table: ParameterTable,
+                  params: AlignedBuffer, grads: AlignedBuffer) -> Result {
         let start = Date()
-        let basis = Basis(pool, x: pseudoInput(pool: pool), tokens: tokens, dim: dim)
+        // noisy pseudo inputs (U, G, A, B) have full rank min(N, D): still exact, just no saving
+        let basis = Basis(pool, x: x, tokens: tokens, dim: dim)
         let target = targets(offsets)
         let work = Workspace(tokens: tokens, dim: dim, heads: heads, rank: basis.rank)
         let q = params.pointer + table["q"]!.offset, k = params.pointer + table["k"]!.offset
@@ -132,7 +140,7 @@ public struct ImpulseInit {
                       seconds: Date().timeIntervalSince(start))
     }
 
-    /// X = U·V with U [N × r] orthonormal columns and V = Uᵀ X [r × D]. The sin-cos pseudo input has rank at most
+    /// X = U·V with U [N × r] orthonormal columns and V = Uᵀ X [r × D]. The sin-cos pseudo input (P) has rank at most
     /// 2·grid + 1 (every PE column is a function of the token's row or of its column, LayerNorm subtracts such a
     /// function and rescales rows), so every product with X shrinks from D to r ≤ 33 for a 16×16 grid, and
     /// X Q_h K_h Xᵀ = U (V Q_h)(K_h Vᵀ) Uᵀ exactly. Found by Gram-Schmidt in Double precision.

@@ -7,6 +7,11 @@ public struct InitOptions: Sendable, Equatable {
     public var impulseRenormEvery = 100
     /// Optimise a fresh Q, K for every layer instead of once for all layers (the reference's default is once).
     public var impulsePerLayer = false
+    /// The pseudo input of layer 0's optimisation (the reference's `pseudo_input1`).
+    public var impulseInput = PseudoInput.P
+    /// The pseudo input for layers 1 and up (`pseudo_input2`); nil means the same as `impulseInput`. When it
+    /// differs, layer 1 gets its own optimisation, which layers 2… share unless `impulsePerLayer`.
+    public var impulseInput2: PseudoInput? = nil
     public init() {}
 }
 
@@ -99,11 +104,20 @@ extension VisionTransformer {
         }
         var o = ImpulseInit.Options(kernel: kernel)
         o.iterations = options.impulseIterations; o.lr = options.impulseLR; o.renormEvery = options.impulseRenormEvery
-        let imp = try ImpulseInit(grid: c.gridSize, dim: c.embedDim, heads: c.numHeads, options: o)
+        o.pseudoInput = options.impulseInput
+        let first = try ImpulseInit(grid: c.gridSize, dim: c.embedDim, heads: c.numHeads, options: o)
+        o.pseudoInput = options.impulseInput2 ?? options.impulseInput
+        let later = try ImpulseInit(grid: c.gridSize, dim: c.embedDim, heads: c.numHeads, options: o)
         var results: [ImpulseInit.Result] = []
         let d = c.embedDim
-        for blk in blocks {
-            if results.isEmpty || options.impulsePerLayer { results.append(imp.run(pool: pool, rng: &rng)) }
+        for (l, blk) in blocks.enumerated() {
+            // the reference's schedule: layer 0 always; layer 1 when its pseudo input differs; every layer per-layer
+            if l == 0 || options.impulsePerLayer || (l == 1 && later.options.pseudoInput != first.options.pseudoInput) {
+                var r = (l == 0 ? first : later).run(pool: pool, rng: &rng)
+                r.layers = l...l
+                results.append(r)
+            }
+            results[results.count - 1].layers = results[results.count - 1].layers.lowerBound...l
             let r = results.last!, qkv = params.pointer + blk.qkvw
             for row in 0..<d {
                 for col in 0..<d {
