@@ -17,7 +17,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "ViTKit", dependencies: ["CBLAS"], swiftSettings: fast),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG"], swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -124,6 +124,17 @@ struct InitArguments: ParsableArguments {
         o.impulsePerLayer = impulsePerLayer; o.impulseInput = impulseInput; o.impulseInput2 = impulseInput2
         return o
     }
+
+    /// The init and its settings, as recorded with a checkpoint and in a run's args.yaml.
+    var metadata: [String: String] {
+        var m = ["init": initText]
+        if case .impulse = try? mode() {
+            m["impulse_iterations"] = "\(impulseIterations)"; m["impulse_lr"] = "\(impulseLr)"
+            m["impulse_renorm"] = "\(impulseRenorm)"; m["impulse_per_layer"] = "\(impulsePerLayer)"
+            m["impulse_input"] = impulseInput.rawValue; m["impulse_input2"] = (impulseInput2 ?? impulseInput).rawValue
+        }
+        return m
+    }
 }
 
 extension PseudoInput: ExpressibleByArgument {}
