@@ -74,7 +74,8 @@ struct TrainCommand: ParsableCommand {
                     + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
             }
             let trainer = Trainer(model: vit, options: options)
-            trainer.checkpointMetadata = ["init": initMode.description, "seed": "\(seed)"]
+            trainer.checkpointMetadata = initArguments.metadata.merging(["seed": "\(seed)"]) { $1 }
+            try writeArgs(config: config)
             let tty = isatty(fileno(stderr)) != 0
             if tty { trainer.progress = { FileHandle.standardError.write(Data(("\r\u{1B}[2K" + $0).utf8)) } }
             trainer.log = { line in
@@ -87,5 +88,29 @@ struct TrainCommand: ParsableCommand {
             fflush(stdout)
             try trainer.fit(train: train, test: test)
         }
+    }
+
+    /// timm's args.yaml: every setting of the run (model config, data, recipe, init), so the seed reproduces it.
+    func writeArgs(config: ViTConfig) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let json = try JSONSerialization.jsonObject(with: encoder.encode(config)) as? [String: Any] ?? [:]
+        var args = json.mapValues { "\($0)" }
+        args["model"] = config.name
+        args.removeValue(forKey: "name")
+        let o = options
+        let recipe: [String: Any] = [
+            "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,
+            "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
+            "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
+            "smoothing": o.smoothing, "hflip": o.hflip, "seed": o.seed, "eval_every": o.evalEvery,
+            "threads": threadOptions.threads, "output": output,
+        ]
+        for (k, v) in recipe { args[k] = "\(v)" }
+        args.merge(initArguments.metadata) { $1 }
+        let yaml = args.keys.sorted().map { "\($0): \(args[$0]!)" }.joined(separator: "\n") + "\n"
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let path = (output as NSString).appendingPathComponent("args.yaml")
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCLI
 
 /// The training loop on small generated data: it learns, it is deterministic, it stops on a NaN loss.
 final class TrainingTests: XCTestCase {
@@ -57,6 +58,34 @@ final class TrainingTests: XCTestCase {
         let first = trainer.history.first!, last = trainer.history.last!
         XCTAssertLessThan(last.trainLoss, first.trainLoss - 0.2, "training loss should fall")
         XCTAssertGreaterThan(last.testTop1!, 40, "4-class synthetic task: well above 25% chance")
+    }
+
+    /// `vitkit train` records its init with the model and in args.yaml, and the same command (same seed) gives
+    /// the same weights: the run is reproducible from what it wrote.
+    func testTrainRunRecordsItsInitAndReproducesFromItsSeed() throws {
+        let root = NSTemporaryDirectory() + "vitkit-args-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func train(_ out: String) throws -> (tensors: [String: SafeTensors.Tensor], metadata: [String: String]) {
+            var cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+                "train", "--depth", "1", "--embed-dim", "48", "--synthetic-train", "128", "--synthetic-test", "32",
+                "-b", "32", "--epochs", "1", "--threads", "2", "--init", "impulse3", "--impulse-iterations", "20",
+                "--impulse-input2", "U", "--seed", "5", "--output", out,
+            ]) as? TrainCommand)
+            try cmd.run()
+            return try SafeTensors.read(path: out + "/last.safetensors")
+        }
+        let a = try train(root + "/a"), b = try train(root + "/b")
+        XCTAssertEqual(a.tensors.keys.sorted(), b.tensors.keys.sorted())
+        for (name, t) in a.tensors { XCTAssertEqual(t.values, b.tensors[name]!.values, name) }
+        for (key, value) in ["init": "impulse3", "seed": "5", "impulse_iterations": "20", "impulse_input": "P",
+                             "impulse_input2": "U", "impulse_per_layer": "false"] {
+            XCTAssertEqual(a.metadata[key], value, key)
+        }
+        let args = try String(contentsOfFile: root + "/a/args.yaml", encoding: .utf8).split(separator: "\n").map(String.init)
+        for line in ["init: impulse3", "impulse_iterations: 20", "impulse_input2: U", "seed: 5", "model: small",
+                     "embed_dim: 48", "depth: 1", "pos_embed: sincos", "epochs: 1", "batch_size: 32", "dataset: synthetic"] {
+            XCTAssert(args.contains(line), "args.yaml lacks '\(line)': \(args)")
+        }
     }
 
     func testNaNLossStopsTrainingAndKeepsTheLastGoodCheckpoint() throws {
