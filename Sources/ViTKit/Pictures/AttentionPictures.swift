@@ -3,7 +3,7 @@
 public enum AttentionPictures {
     static let mark: (UInt8, UInt8, UInt8) = (255, 64, 64)
 
-    /// One head's T×T matrix, `size` pixels across at most (at least one pixel per entry), with the zoomed corner
+    /// One head's T×T matrix, `size` pixels across or less (but at least one pixel per entry), with the zoomed corner
     /// outlined.
     public static func matrix(_ maps: [Float], head: Int, tokens t: Int, zoom: Int, size: Int) -> RGBImage {
         let scale = max(1, size / t)
@@ -35,12 +35,13 @@ public enum AttentionPictures {
         return img
     }
 
-    /// A row per head: the matrix, its zoomed corner, the query token's grid.
+    /// A row per head: the matrix, its zoomed corner, the query token's grid (the last two as wide as the matrix).
     public static func layer(_ maps: [Float], heads: Int, tokens t: Int, prefix: Int, grid: Int, zoom: Int, query: Int,
                              size: Int = 256) -> RGBImage {
         RGBImage.grid((0..<heads).map { h in
-            [matrix(maps, head: h, tokens: t, zoom: zoom, size: size), corner(maps, head: h, tokens: t, zoom: zoom, size: size),
-             queryGrid(maps, head: h, tokens: t, prefix: prefix, grid: grid, query: query, size: size)]
+            let m = matrix(maps, head: h, tokens: t, zoom: zoom, size: size)
+            return [m, corner(maps, head: h, tokens: t, zoom: zoom, size: m.width),
+                    queryGrid(maps, head: h, tokens: t, prefix: prefix, grid: grid, query: query, size: m.width)]
         })
     }
 
@@ -49,8 +50,8 @@ public enum AttentionPictures {
                              size: Int = 192) -> RGBImage {
         RGBImage.grid(rows.map { maps in
             (0..<heads).flatMap { h in
-                [matrix(maps, head: h, tokens: t, zoom: zoom, size: size),
-                 queryGrid(maps, head: h, tokens: t, prefix: prefix, grid: grid, query: query, size: size)]
+                let m = matrix(maps, head: h, tokens: t, zoom: zoom, size: size)
+                return [m, queryGrid(maps, head: h, tokens: t, prefix: prefix, grid: grid, query: query, size: m.width)]
             }
         }, gap: 6)
     }
