@@ -45,10 +45,13 @@ extension PosEmbedKind: ExpressibleByArgument {}
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Dataset: cifar10 (needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
+    static let datasets = ["cifar10", "cifar100", "svhn", "synthetic"]
+
+    @Option(help: "Dataset: cifar10, cifar100, svhn (each needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
     var dataset: String?
-    @Option(help: "Folder with the dataset files (CIFAR-10 binary version: data_batch_1..5.bin, test_batch.bin).")
+    @Option(help: "Folder with the dataset files: CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin), CIFAR-100 binary (train.bin, test.bin) or SVHN (train_32x32.mat, test_32x32.mat).")
     var dataDir: String?
+    @Flag(help: "CIFAR-100: the 20 coarse labels instead of the 100 fine ones.") var coarseLabels = false
     @Option(help: "Use only N training images per class, chosen with --seed (0 = all).")
     var perClass = 0
     @Option(help: "Synthetic dataset: training images.") var syntheticTrain = 5000
@@ -57,12 +60,13 @@ struct DataOptions: ParsableArguments {
     var datasetName: String { dataset ?? (dataDir == nil ? "synthetic" : "cifar10") }
 
     func validate() throws {
-        if !["cifar10", "synthetic"].contains(datasetName) {
-            throw ValidationError("unknown --dataset '\(datasetName)': expected cifar10 or synthetic")
+        if !Self.datasets.contains(datasetName) {
+            throw ValidationError("unknown --dataset '\(datasetName)': expected \(Self.datasets.joined(separator: ", "))")
         }
-        if datasetName == "cifar10" && dataDir == nil {
-            throw ValidationError("--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary files")
+        if datasetName != "synthetic" && dataDir == nil {
+            throw ValidationError("--dataset \(datasetName) needs --data-dir pointing at its files")
         }
+        if coarseLabels && datasetName != "cifar100" { throw ValidationError("--coarse-labels is for --dataset cifar100 only") }
         if perClass < 0 { throw ValidationError("--per-class must be 0 or more, got \(perClass)") }
         if syntheticTrain < 1 || syntheticTest < 1 {
             throw ValidationError("--synthetic-train and --synthetic-test must be at least 1")
@@ -76,6 +80,12 @@ struct DataOptions: ParsableArguments {
         case "cifar10":
             train = try CIFAR10.load(directory: dataDir!, train: true)
             test = try CIFAR10.load(directory: dataDir!, train: false)
+        case "cifar100":
+            train = try CIFAR100.load(directory: dataDir!, train: true, coarse: coarseLabels)
+            test = try CIFAR100.load(directory: dataDir!, train: false, coarse: coarseLabels)
+        case "svhn":
+            train = try SVHN.load(directory: dataDir!, train: true)
+            test = try SVHN.load(directory: dataDir!, train: false)
         default:
             train = SyntheticDataset.make(count: syntheticTrain, seed: 1, name: "synthetic-train")
             test = SyntheticDataset.make(count: syntheticTest, seed: 2, name: "synthetic-test")

@@ -87,7 +87,7 @@ final class InputErrorTests: XCTestCase {
         XCTAssert(parseError(["train", "--config", "nope"]).contains("unknown config 'nope'"))
         XCTAssert(parseError(["bench", "--global-pool", "max"]).contains("'max' is invalid for '--global-pool"))
         XCTAssertEqual(parseError(["train", "--dataset", "cifar10"]),
-                       "--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary files")
+                       "--dataset cifar10 needs --data-dir pointing at its files")
         XCTAssertEqual(parseError(["train", "--epochs", "3", "-b", "64"]), "(parsed)")
         XCTAssertEqual(parseError(["train", "--init", "impulseX"]), "init mode 'impulseX' needs a whole-number window size: "
             + "expected \(InitMode.validForms)")

@@ -9,12 +9,15 @@ public struct ImageDataset: Sendable {
     /// Per-channel mean and std of pixel/255, used to normalise.
     public var mean: [Float]
     public var std: [Float]
+    /// Class names by label (numbers when the format has none).
+    public var classNames: [String]
 
     public init(name: String, images: [UInt8], labels: [Int32], channels: Int, size: Int, numClasses: Int,
                 mean: [Float], std: [Float]) {
         precondition(images.count == labels.count * channels * size * size)
         self.name = name; self.images = images; self.labels = labels; self.channels = channels; self.size = size
         self.numClasses = numClasses; self.mean = mean; self.std = std
+        classNames = (0..<numClasses).map { "\($0)" }
     }
 
     public var count: Int { labels.count }
