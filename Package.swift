@@ -19,7 +19,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CZlib"], swiftSettings: fast),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CZlib", "CTurboJPEG"], swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],

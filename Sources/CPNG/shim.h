@@ -3,3 +3,4 @@
 
 // PNG_FORMAT_RGB is a macro of a macro, which Swift does not import.
 static const unsigned int vitkit_png_format_rgb = PNG_FORMAT_RGB;
+static const unsigned int vitkit_png_format_rgba = PNG_FORMAT_RGBA;

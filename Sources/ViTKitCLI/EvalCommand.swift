@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try runOrExit {
             let config = try Checkpoint.config(at: checkpoint)
-            let (_, test) = try data.load(seed: 0)
+            let (_, test) = try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false)
             let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
             try Checkpoint.load(vit, from: checkpoint)
             let t0 = Date()

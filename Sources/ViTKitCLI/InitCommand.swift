@@ -29,7 +29,7 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Block whose attention the pictures show.") var layer = 0
     @Option(help: "Query token of the grid pictures, as a patch index (default: the centre patch).") var query: Int?
     @Option(help: "Side of the zoomed upper-left corner, in tokens (default: two grid rows).") var zoom: Int?
-    @Option(help: "Also draw the maps for this PNG image (resized to the model's input, CIFAR-10 mean/std).")
+    @Option(help: "Also draw the maps for this JPEG or PNG image (resized to the model's input, bicubic; CIFAR-10 mean/std).")
     var image: String?
     @Flag(help: "Also draw timm, mimetic0.7_0.7 and impulse3 side by side.") var sheet = false
 
@@ -131,7 +131,7 @@ struct InitCommand: ParsableCommand {
     /// A PNG as the model's normalised [C × H × W] input.
     static func loadImage(_ path: String, config c: ViTConfig) throws -> [Float] {
         if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
-        let img = try RGBImage.readPNG(path).resized(width: c.imgSize, height: c.imgSize)
+        let img = try ImageFolder.decode(path).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
         let n = c.imgSize * c.imgSize
         var out = [Float](repeating: 0, count: 3 * n)
         for i in 0..<n {

@@ -45,12 +45,19 @@ extension PosEmbedKind: ExpressibleByArgument {}
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {
-    static let datasets = ["cifar10", "cifar100", "svhn", "synthetic"]
+    static let datasets = ["cifar10", "cifar100", "svhn", "folder", "synthetic"]
 
-    @Option(help: "Dataset: cifar10, cifar100, svhn (each needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
+    @Option(help: "Dataset: cifar10, cifar100, svhn, folder (each needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
     var dataset: String?
-    @Option(help: "Folder with the dataset files: CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin), CIFAR-100 binary (train.bin, test.bin) or SVHN (train_32x32.mat, test_32x32.mat).")
+    @Option(help: "Folder with the dataset files: CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin), CIFAR-100 binary (train.bin, test.bin), SVHN (train_32x32.mat, test_32x32.mat), or an image folder (train/<class>/<image>, val/<class>/<image>; JPEG or PNG).")
     var dataDir: String?
+    @Option(help: "Image folder: eval transform crop fraction (shorter side resized to img_size/crop_pct, then centre crop).")
+    var cropPct = 1.0
+    @Option(help: "Image folder: resize interpolation.") var interpolation = ResampleFilter.bicubic
+    @Flag(help: "Image folder: skip images that fail to decode (and count them) instead of stopping.")
+    var skipBadImages = false
+    @Option(help: "Image folder: per-channel mean of pixel/255 (default: timm's ViT 0.5 0.5 0.5).") var mean: [Float] = []
+    @Option(help: "Image folder: per-channel std of pixel/255 (default: 0.5 0.5 0.5).") var std: [Float] = []
     @Flag(help: "CIFAR-100: the 20 coarse labels instead of the 100 fine ones.") var coarseLabels = false
     @Option(help: "Use only N training images per class, chosen with --seed (0 = all).")
     var perClass = 0
@@ -67,16 +74,36 @@ struct DataOptions: ParsableArguments {
             throw ValidationError("--dataset \(datasetName) needs --data-dir pointing at its files")
         }
         if coarseLabels && datasetName != "cifar100" { throw ValidationError("--coarse-labels is for --dataset cifar100 only") }
+        if !(cropPct > 0 && cropPct <= 1) { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
+        for (name, v) in [("--mean", mean), ("--std", std)] where !v.isEmpty && v.count != 3 {
+            throw ValidationError("\(name) needs 3 values (R G B), got \(v.count)")
+        }
+        if std.contains(where: { !($0 > 0) }) { throw ValidationError("--std values must be positive, got \(std)") }
         if perClass < 0 { throw ValidationError("--per-class must be 0 or more, got \(perClass)") }
         if syntheticTrain < 1 || syntheticTest < 1 {
             throw ValidationError("--synthetic-train and --synthetic-test must be at least 1")
         }
     }
 
-    /// (train, test) datasets.
-    func load(seed: UInt64) throws -> (ImageDataset, ImageDataset) {
-        var train: ImageDataset, test: ImageDataset
+    /// (train, test) datasets; an image folder is brought to `imgSize` (only its eval split is read without `train`).
+    func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true) throws -> (ImageDataset?, ImageDataset) {
+        var train: ImageDataset?, test: ImageDataset
         switch datasetName {
+        case "folder":
+            var o = ImageFolder.Options(size: imgSize)
+            o.cropPct = cropPct; o.filter = interpolation; o.skipBadImages = skipBadImages; o.threads = threads
+            o.mean = mean.isEmpty ? [0.5, 0.5, 0.5] : mean; o.std = std.isEmpty ? [0.5, 0.5, 0.5] : std
+            let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dataDir!, train: true))
+            var skipped: [String] = []
+            if needTrain {
+                let r = try ImageFolder.load(root: dataDir!, train: true, classes: classes, options: o)
+                train = r.dataset; skipped += r.skipped
+            }
+            let r = try ImageFolder.load(root: dataDir!, train: false, classes: classes, options: o)
+            test = r.dataset; skipped += r.skipped
+            if !skipped.isEmpty {
+                print("# skipped \(skipped.count) images that did not decode (--skip-bad-images), first: \(skipped[0])")
+            }
         case "cifar10":
             train = try CIFAR10.load(directory: dataDir!, train: true)
             test = try CIFAR10.load(directory: dataDir!, train: false)
@@ -90,7 +117,7 @@ struct DataOptions: ParsableArguments {
             train = SyntheticDataset.make(count: syntheticTrain, seed: 1, name: "synthetic-train")
             test = SyntheticDataset.make(count: syntheticTest, seed: 2, name: "synthetic-test")
         }
-        if perClass > 0 { train = try train.perClassSubset(perClass, seed: seed) }
+        if perClass > 0, let t = train { train = try t.perClassSubset(perClass, seed: seed) }
         return (train, test)
     }
 }
@@ -148,3 +175,4 @@ struct InitArguments: ParsableArguments {
 }
 
 extension PseudoInput: ExpressibleByArgument {}
+extension ResampleFilter: ExpressibleByArgument {}

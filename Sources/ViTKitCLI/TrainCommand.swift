@@ -58,7 +58,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let (train, test) = try data.load(seed: seed)
+            let (loaded, test) = try data.load(seed: seed, imgSize: try model.resolve(numClasses: 1).imgSize,
+                                               threads: threadOptions.threads)
+            let train = loaded!
             let config = try model.resolve(numClasses: train.numClasses)
             if train.size != config.imgSize || train.channels != config.inChans {
                 throw ViTKitError("dataset \(train.name) has \(train.channels)×\(train.size)×\(train.size) images, "

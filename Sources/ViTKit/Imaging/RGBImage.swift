@@ -59,16 +59,22 @@ public struct RGBImage: Equatable {
 
     /// Writes a PNG file: to a temporary file next to `path`, then renamed, so a failed write leaves nothing half-done.
     public func writePNG(to path: String) throws {
+        try Self.writePNG(to: path, width: width, height: height, channels: 3, bytes: pixels)
+    }
+
+    /// Writes 8-bit grey (1 channel), grey+alpha (2), RGB (3) or RGBA (4) pixels as a PNG file, atomically.
+    public static func writePNG(to path: String, width: Int, height: Int, channels: Int, bytes: [UInt8]) throws {
+        precondition((1...4).contains(channels) && bytes.count == width * height * channels)
         let tmp = path + ".tmp-\(getpid())"
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         image.width = png_uint_32(width); image.height = png_uint_32(height)
-        image.format = png_uint_32(vitkit_png_format_rgb)
-        let ok = pixels.withUnsafeBufferPointer {
-            png_image_write_to_file(&image, tmp, 0, $0.baseAddress, png_int_32(3 * width), nil)
+        image.format = png_uint_32([0, 0, 1, 2, 3][channels])  // PNG_FORMAT_FLAG_ALPHA = 1, _COLOR = 2
+        let ok = bytes.withUnsafeBufferPointer {
+            png_image_write_to_file(&image, tmp, 0, $0.baseAddress, png_int_32(channels * width), nil)
         }
         if ok == 0 {
-            let why = Self.message(&image)
+            let why = message(&image)
             png_image_free(&image); unlink(tmp)
             throw ViTKitError("cannot write PNG \(path): \(why)")
         }
@@ -79,7 +85,8 @@ public struct RGBImage: Equatable {
         }
     }
 
-    /// Reads a PNG file as 8-bit RGB (libpng converts grey, palette, alpha and 16-bit images).
+    /// Reads a PNG file as 8-bit RGB: libpng expands grey, palette and 16-bit images, and alpha is dropped (as
+    /// Pillow's `convert("RGB")`).
     public static func readPNG(_ path: String) throws -> RGBImage {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
@@ -88,40 +95,23 @@ public struct RGBImage: Equatable {
             png_image_free(&image)
             throw ViTKitError("cannot read image \(path): \(why) (expected a PNG file)")
         }
-        image.format = png_uint_32(vitkit_png_format_rgb)
-        var out = RGBImage(width: Int(image.width), height: Int(image.height))
-        let ok = out.pixels.withUnsafeMutableBufferPointer {
-            png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(3 * Int(image.width)), nil)
+        image.format = png_uint_32(vitkit_png_format_rgba)
+        let w = Int(image.width), h = Int(image.height)
+        var rgba = [UInt8](repeating: 0, count: 4 * w * h)
+        let ok = rgba.withUnsafeMutableBufferPointer {
+            png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(4 * w), nil)
         }
         if ok == 0 {
             let why = message(&image)
             png_image_free(&image)
             throw ViTKitError("cannot read image \(path): \(why)")
         }
+        var out = RGBImage(width: w, height: h)
+        for i in 0..<(w * h) { out.pixels[3 * i] = rgba[4 * i]; out.pixels[3 * i + 1] = rgba[4 * i + 1]; out.pixels[3 * i + 2] = rgba[4 * i + 2] }
         return out
     }
 
     private static func message(_ image: inout png_image) -> String {
         withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    /// Bilinear resampling to `width`×`height` (pixel centres aligned, as PIL's and torchvision's resize).
-    public func resized(width w: Int, height h: Int) -> RGBImage {
-        if w == width && h == height { return self }
-        var out = RGBImage(width: w, height: h)
-        for y in 0..<h {
-            let sy = max(0, min(Float(height - 1), (Float(y) + 0.5) * Float(height) / Float(h) - 0.5))
-            let y0 = Int(sy), y1 = min(y0 + 1, height - 1), fy = sy - Float(y0)
-            for x in 0..<w {
-                let sx = max(0, min(Float(width - 1), (Float(x) + 0.5) * Float(width) / Float(w) - 0.5))
-                let x0 = Int(sx), x1 = min(x0 + 1, width - 1), fx = sx - Float(x0)
-                for c in 0..<3 {
-                    func p(_ xx: Int, _ yy: Int) -> Float { Float(pixels[3 * (yy * width + xx) + c]) }
-                    let v = (p(x0, y0) * (1 - fx) + p(x1, y0) * fx) * (1 - fy) + (p(x0, y1) * (1 - fx) + p(x1, y1) * fx) * fy
-                    out.pixels[3 * (y * w + x) + c] = UInt8(max(0, min(255, v.rounded())))
-                }
-            }
-        }
-        return out
     }
 }

@@ -1,0 +1,112 @@
+import Dispatch
+import Foundation
+
+/// torchvision's / timm's ImageFolder: `root/<split>/<class>/<image>`, class index = position of the class folder
+/// among the sorted folder names of the training split. JPEG (TurboJPEG) and PNG (libpng) files, greyscale and
+/// RGBA converted to RGB; each image passes timm's eval transform (shorter side to ⌊size/cropPct⌋, centre crop)
+/// once, on load, in parallel, and is kept in memory at the model's size.
+public enum ImageFolder {
+    public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    public struct Options: Sendable {
+        public var size: Int
+        public var cropPct = 1.0
+        public var filter = ResampleFilter.bicubic
+        /// Skip images that fail to decode (and count them) instead of stopping with an error.
+        public var skipBadImages = false
+        public var threads = 2
+        public var mean: [Float] = [0.485, 0.456, 0.406]
+        public var std: [Float] = [0.229, 0.224, 0.225]
+        public init(size: Int) { self.size = size }
+    }
+
+    /// The split's folder: `root/train`, or for evaluation the first of `val`, `validation`, `test` that exists.
+    public static func splitFolder(root: String, train: Bool) throws -> String {
+        let names = train ? ["train"] : ["val", "validation", "test"]
+        for n in names {
+            var isDir: ObjCBool = false
+            let p = (root as NSString).appendingPathComponent(n)
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue { return p }
+        }
+        throw ViTKitError("image folder \(root) has no \(names.joined(separator: " or ")) folder: expected root/<split>/<class>/<image>")
+    }
+
+    /// Sorted class folder names of `folder`.
+    public static func classNames(in folder: String) throws -> [String] {
+        let entries = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let classes = entries.filter { e in
+            var isDir: ObjCBool = false
+            return !e.hasPrefix(".") && FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(e),
+                                                                       isDirectory: &isDir) && isDir.boolValue
+        }.sorted()
+        if classes.isEmpty { throw ViTKitError("image folder \(folder) has no class folders: expected \(folder)/<class>/<image>") }
+        return classes
+    }
+
+    /// Loads a split. `classes` (from the training split) fixes the label of each folder; nil reads them here.
+    /// Returns the dataset and the paths of images skipped as undecodable (only with `skipBadImages`).
+    public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
+        -> (dataset: ImageDataset, skipped: [String]) {
+        let folder = try splitFolder(root: root, train: train)
+        let found = try classNames(in: folder)
+        let classes = classes ?? found
+        var files: [(path: String, label: Int32)] = []
+        for name in found {
+            guard let label = classes.firstIndex(of: name) else {
+                throw ViTKitError("image folder \(folder) has class folder '\(name)', which the training split does not have")
+            }
+            let dir = (folder as NSString).appendingPathComponent(name)
+            let images = try FileManager.default.contentsOfDirectory(atPath: dir)
+                .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            if images.isEmpty {
+                throw ViTKitError("class folder \(dir) has no images: expected .jpg, .jpeg or .png files")
+            }
+            files += images.map { ((dir as NSString).appendingPathComponent($0), Int32(label)) }
+        }
+        let n = files.count, bytes = 3 * o.size * o.size
+        var pixels = [UInt8](repeating: 0, count: n * bytes)
+        let threads = max(1, o.threads)
+        var failures = [[(Int, String)]](repeating: [], count: threads)
+        pixels.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            failures.withUnsafeMutableBufferPointer { fail in
+                let failBase = fail.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    for i in stride(from: t, to: n, by: threads) {
+                        do {
+                            let img = try decode(files[i].path).evalTransform(size: o.size, cropPct: o.cropPct, filter: o.filter)
+                            let plane = o.size * o.size, dst = base + i * bytes
+                            for p in 0..<plane {
+                                dst[p] = img.pixels[3 * p]; dst[plane + p] = img.pixels[3 * p + 1]
+                                dst[2 * plane + p] = img.pixels[3 * p + 2]
+                            }
+                        } catch {
+                            failBase[t].append((i, "\(error)"))
+                        }
+                    }
+                }
+            }
+        }
+        let failed = failures.flatMap { $0 }.sorted { $0.0 < $1.0 }
+        if let first = failed.first, !o.skipBadImages {
+            throw ViTKitError("\(first.1)\(failed.count > 1 ? " (and \(failed.count - 1) more bad images)" : "")"
+                + "; --skip-bad-images skips and counts them")
+        }
+        let keep = Set(failed.map(\.0))
+        var d = ImageDataset(name: "folder-\(train ? "train" : "eval")", images: pixels, labels: files.map(\.label),
+                             channels: 3, size: o.size, numClasses: classes.count, mean: o.mean, std: o.std)
+        if !keep.isEmpty { d = d.subset((0..<n).filter { !keep.contains($0) }) }
+        d.classNames = classes
+        return (d, failed.map { files[$0.0].path })
+    }
+
+    /// A JPEG or PNG file (chosen by its first bytes) as RGB.
+    public static func decode(_ path: String) throws -> RGBImage {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ViTKitError("cannot read image \(path)") }
+        let bytes = [UInt8](data)
+        if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decode(bytes, what: path) }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try RGBImage.readPNG(path) }
+        throw ViTKitError("cannot decode image \(path): not a JPEG or PNG file (its first bytes are "
+            + "\(bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+    }
+}

@@ -1,0 +1,52 @@
+import CTurboJPEG
+import Foundation
+
+/// JPEG files through libjpeg-turbo's TurboJPEG API (accurate integer DCT, as Pillow's decoder).
+public enum JPEG {
+    /// Decodes a JPEG (colour or greyscale) to 8-bit RGB. `what` names the source in errors.
+    public static func decode(_ bytes: [UInt8], what: String) throws -> RGBImage {
+        guard let handle = tjInitDecompress() else { throw ViTKitError("\(what): TurboJPEG could not start") }
+        defer { tjDestroy(handle) }
+        var w: Int32 = 0, h: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
+        if tjDecompressHeader3(handle, bytes, UInt(bytes.count), &w, &h, &subsamp, &colorspace) != 0 {
+            throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))")
+        }
+        guard w > 0, h > 0 else { throw ViTKitError("cannot decode JPEG \(what): it is \(w)×\(h) pixels") }
+        var out = RGBImage(width: Int(w), height: Int(h))
+        let status = out.pixels.withUnsafeMutableBufferPointer {
+            tjDecompress2(handle, bytes, UInt(bytes.count), $0.baseAddress, w, 3 * w, h, Int32(TJPF_RGB.rawValue),
+                          TJFLAG_ACCURATEDCT)
+        }
+        // TurboJPEG also fails on warnings such as a truncated file: Pillow refuses those too
+        if status != 0 { throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))") }
+        return out
+    }
+
+    /// Encodes 8-bit RGB as a baseline JPEG (4:4:4 chroma, `quality` 1…100).
+    public static func encode(_ image: RGBImage, quality: Int32 = 95) throws -> [UInt8] {
+        guard let handle = tjInitCompress() else { throw ViTKitError("TurboJPEG could not start") }
+        defer { tjDestroy(handle) }
+        var buffer: UnsafeMutablePointer<UInt8>? = nil
+        var size: UInt = 0
+        let status = image.pixels.withUnsafeBufferPointer {
+            tjCompress2(handle, $0.baseAddress, Int32(image.width), Int32(3 * image.width), Int32(image.height),
+                        Int32(TJPF_RGB.rawValue), &buffer, &size, Int32(TJSAMP_444.rawValue), quality, TJFLAG_ACCURATEDCT)
+        }
+        defer { tjFree(buffer) }
+        if status != 0 { throw ViTKitError("cannot encode JPEG: \(String(cString: tjGetErrorStr2(handle)))") }
+        return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
+    }
+
+    /// Encodes a greyscale picture (one byte per pixel) as a one-channel JPEG.
+    public static func encodeGray(_ gray: [UInt8], width: Int, height: Int, quality: Int32 = 95) throws -> [UInt8] {
+        guard let handle = tjInitCompress() else { throw ViTKitError("TurboJPEG could not start") }
+        defer { tjDestroy(handle) }
+        var buffer: UnsafeMutablePointer<UInt8>? = nil
+        var size: UInt = 0
+        let status = tjCompress2(handle, gray, Int32(width), Int32(width), Int32(height), Int32(TJPF_GRAY.rawValue),
+                                 &buffer, &size, Int32(TJSAMP_GRAY.rawValue), quality, TJFLAG_ACCURATEDCT)
+        defer { tjFree(buffer) }
+        if status != 0 { throw ViTKitError("cannot encode JPEG: \(String(cString: tjGetErrorStr2(handle)))") }
+        return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
+    }
+}
