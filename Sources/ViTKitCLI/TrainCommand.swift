@@ -28,6 +28,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
     @Option(help: "Label smoothing.") var smoothing = 0.1
     @Option(help: "Horizontal flip probability.") var hflip = 0.5
+    @Option(help: "Mixup alpha (0: off): the batch is mixed with itself reversed, λ ~ Beta(alpha, alpha).") var mixup = 0.0
+    @Option(help: "Cutmix alpha (0: off).") var cutmix = 0.0
+    @Option(help: "Probability of mixing a batch when mixup or cutmix is on.") var mixupProb = 1.0
+    @Option(help: "Probability of cutmix instead of mixup when both are on.") var mixupSwitchProb = 0.5
+    @Option(help: "Mixup mode: only 'batch' (one λ per batch, timm's default) is implemented.") var mixupMode = "batch"
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Evaluate every N epochs (and after the last).") var evalEvery = 1
     @Option(help: "Output folder (summary.csv, checkpoints).") var output = "runs/train"
@@ -44,6 +49,10 @@ struct TrainCommand: ParsableCommand {
         try check(clipGrad >= 0, "--clip-grad must be 0 (off) or positive, got \(clipGrad)")
         try check(smoothing >= 0 && smoothing < 1, "--smoothing must be in [0, 1), got \(smoothing)")
         try check(hflip >= 0 && hflip <= 1, "--hflip must be a probability in [0, 1], got \(hflip)")
+        try check(mixup >= 0 && cutmix >= 0, "--mixup and --cutmix must be 0 (off) or positive, got \(mixup), \(cutmix)")
+        try check((0...1).contains(mixupProb) && (0...1).contains(mixupSwitchProb),
+                  "--mixup-prob and --mixup-switch-prob must be probabilities in [0, 1]")
+        try check(mixupMode == "batch", "--mixup-mode '\(mixupMode)' is not implemented: expected batch (timm's pair and elem modes are not)")
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
         do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
@@ -52,6 +61,7 @@ struct TrainCommand: ParsableCommand {
         var o = TrainOptions()
         o.epochs = epochs; o.batchSize = batchSize; o.lr = lr; o.minLR = minLr; o.warmupLR = warmupLr
         o.warmupEpochs = warmupEpochs; o.weightDecay = weightDecay; o.optEps = optEps; o.clipGrad = clipGrad
+        o.mixup = Mixup(mixupAlpha: mixup, cutmixAlpha: cutmix, prob: mixupProb, switchProb: mixupSwitchProb)
         o.smoothing = smoothing; o.hflip = hflip; o.seed = seed; o.evalEvery = evalEvery; o.outputDir = output
         return o
     }
@@ -105,7 +115,8 @@ struct TrainCommand: ParsableCommand {
             "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,
             "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
             "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
-            "smoothing": o.smoothing, "hflip": o.hflip, "seed": o.seed, "eval_every": o.evalEvery,
+            "smoothing": o.smoothing, "hflip": o.hflip, "mixup": o.mixup.mixupAlpha, "cutmix": o.mixup.cutmixAlpha,
+            "mixup_prob": o.mixup.prob, "mixup_switch_prob": o.mixup.switchProb, "mixup_mode": mixupMode, "seed": o.seed, "eval_every": o.evalEvery,
             "threads": threadOptions.threads, "output": output,
         ]
         for (k, v) in recipe { args[k] = "\(v)" }

@@ -32,4 +32,27 @@ public enum CrossEntropy {
         }
         return Float(total / Double(batch))
     }
+
+    /// Soft-target cross-entropy (timm's SoftTargetCrossEntropy): mean over the batch of Σ_c −t_c·log p_c, for
+    /// targets [B × C] (mixup/cutmix); writes dlogits = (p − t)/B when given. With t the smoothed one-hot this is
+    /// the label-smoothing loss above.
+    @discardableResult
+    public static func forwardBackward(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int,
+                                       classes: Int, dlogits: UnsafeMutablePointer<Float>?) -> Float {
+        var total = 0.0
+        for b in 0..<batch {
+            let z = logits + b * classes, t = targets + b * classes
+            var mx = -Double.infinity
+            for j in 0..<classes { mx = max(mx, Double(z[j])) }
+            var sum = 0.0
+            for j in 0..<classes { sum += exp(Double(z[j]) - mx) }
+            let logSum = mx + log(sum)
+            for j in 0..<classes { total += Double(t[j]) * (logSum - Double(z[j])) }
+            if let dlogits {
+                let d = dlogits + b * classes
+                for j in 0..<classes { d[j] = Float((exp(Double(z[j]) - logSum) - Double(t[j])) / Double(batch)) }
+            }
+        }
+        return Float(total / Double(batch))
+    }
 }

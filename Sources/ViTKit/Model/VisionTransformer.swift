@@ -281,4 +281,15 @@ public final class VisionTransformer {
         backward(dlogits: a.dLogits.pointer, batch: batch)
         return loss
     }
+
+    /// One training step with soft targets [batch × classes] (mixup/cutmix): forward, soft-target cross-entropy,
+    /// backward.
+    public func lossAndGradients(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int) -> Float {
+        let logits = forward(images: images, batch: batch)
+        let a = acts!
+        let loss = CrossEntropy.forwardBackward(logits: logits, targets: targets, batch: batch, classes: config.numClasses,
+                                                dlogits: a.dLogits.pointer)
+        backward(dlogits: a.dLogits.pointer, batch: batch)
+        return loss
+    }
 }

@@ -17,6 +17,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var smoothing = 0.1
     /// Probability of a horizontal flip per training image.
     public var hflip = 0.5
+    /// Mixup/cutmix (off by default, as in the paper's small-dataset recipe); its smoothing is `smoothing`.
+    public var mixup = Mixup()
     public var seed: UInt64 = 42
     /// Evaluate every N epochs, and after the last one.
     public var evalEvery = 1

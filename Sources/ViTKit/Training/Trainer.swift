@@ -35,6 +35,9 @@ public final class Trainer {
         model.reserve(batch: o.batchSize)
         let loader = BatchLoader(dataset: train, capacity: o.batchSize)
         let steps = train.count / o.batchSize
+        var mixup = o.mixup
+        mixup.smoothing = o.smoothing
+        let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
         if let dir = o.outputDir { try writeSummaryHeader(dir) }
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
         var bestTop1 = -1.0
@@ -44,6 +47,7 @@ public final class Trainer {
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
             order.shuffle(using: &shuffleRng)
             var flipRng = RNG.stream(seed: o.seed, 2, UInt64(epoch))
+            var mixRng = RNG.stream(seed: o.seed, 3, UInt64(epoch))
             let t0 = Date()
             var lossSum = 0.0
             for s in 0..<steps {
@@ -51,9 +55,20 @@ public final class Trainer {
                 withUnsafeMutablePointer(to: &flipRng) { r in
                     loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil, flipProbability: Float(o.hflip))
                 }
-                let loss = loader.labels.withUnsafeBufferPointer {
-                    model.lossAndGradients(images: loader.images.pointer, labels: $0.baseAddress!, batch: o.batchSize,
-                                           smoothing: Float(o.smoothing))
+                let loss: Float
+                if mixup.active {
+                    let d = mixup.draw(size: train.size, rng: &mixRng)
+                    Mixup.mix(images: loader.images.pointer, batch: o.batchSize, channels: train.channels, size: train.size, d)
+                    loader.labels.withUnsafeBufferPointer {
+                        mixup.targets(labels: $0.baseAddress!, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
+                                      into: targets.pointer)
+                    }
+                    loss = model.lossAndGradients(images: loader.images.pointer, targets: targets.pointer, batch: o.batchSize)
+                } else {
+                    loss = loader.labels.withUnsafeBufferPointer {
+                        model.lossAndGradients(images: loader.images.pointer, labels: $0.baseAddress!, batch: o.batchSize,
+                                               smoothing: Float(o.smoothing))
+                    }
                 }
                 if !loss.isFinite {
                     let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
