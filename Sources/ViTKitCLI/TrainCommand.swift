@@ -28,6 +28,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
     @Option(help: "Label smoothing.") var smoothing = 0.1
     @Option(help: "Horizontal flip probability.") var hflip = 0.5
+    @Option(help: "Random erasing probability per image (0: off).") var reprob = 0.0
+    @Option(help: "Random erasing fill: pixel (per-pixel noise), rand (one colour per channel) or const (zeros).")
+    var remode = RandomErasing.Mode.pixel
+    @Option(help: "Random erasing: rectangles per erased image.") var recount = 1
     @Option(help: "Mixup alpha (0: off): the batch is mixed with itself reversed, λ ~ Beta(alpha, alpha).") var mixup = 0.0
     @Option(help: "Cutmix alpha (0: off).") var cutmix = 0.0
     @Option(help: "Probability of mixing a batch when mixup or cutmix is on.") var mixupProb = 1.0
@@ -49,6 +53,8 @@ struct TrainCommand: ParsableCommand {
         try check(clipGrad >= 0, "--clip-grad must be 0 (off) or positive, got \(clipGrad)")
         try check(smoothing >= 0 && smoothing < 1, "--smoothing must be in [0, 1), got \(smoothing)")
         try check(hflip >= 0 && hflip <= 1, "--hflip must be a probability in [0, 1], got \(hflip)")
+        try check((0...1).contains(reprob), "--reprob must be a probability in [0, 1], got \(reprob)")
+        try check(recount >= 1, "--recount must be at least 1, got \(recount)")
         try check(mixup >= 0 && cutmix >= 0, "--mixup and --cutmix must be 0 (off) or positive, got \(mixup), \(cutmix)")
         try check((0...1).contains(mixupProb) && (0...1).contains(mixupSwitchProb),
                   "--mixup-prob and --mixup-switch-prob must be probabilities in [0, 1]")
@@ -61,6 +67,7 @@ struct TrainCommand: ParsableCommand {
         var o = TrainOptions()
         o.epochs = epochs; o.batchSize = batchSize; o.lr = lr; o.minLR = minLr; o.warmupLR = warmupLr
         o.warmupEpochs = warmupEpochs; o.weightDecay = weightDecay; o.optEps = optEps; o.clipGrad = clipGrad
+        o.erasing = RandomErasing(prob: reprob, mode: remode, count: recount)
         o.mixup = Mixup(mixupAlpha: mixup, cutmixAlpha: cutmix, prob: mixupProb, switchProb: mixupSwitchProb)
         o.smoothing = smoothing; o.hflip = hflip; o.seed = seed; o.evalEvery = evalEvery; o.outputDir = output
         return o
@@ -116,7 +123,8 @@ struct TrainCommand: ParsableCommand {
             "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
             "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
             "smoothing": o.smoothing, "hflip": o.hflip, "mixup": o.mixup.mixupAlpha, "cutmix": o.mixup.cutmixAlpha,
-            "mixup_prob": o.mixup.prob, "mixup_switch_prob": o.mixup.switchProb, "mixup_mode": mixupMode, "seed": o.seed, "eval_every": o.evalEvery,
+            "mixup_prob": o.mixup.prob, "mixup_switch_prob": o.mixup.switchProb, "mixup_mode": mixupMode,
+            "reprob": o.erasing.prob, "remode": o.erasing.mode.rawValue, "recount": o.erasing.count, "seed": o.seed, "eval_every": o.evalEvery,
             "threads": threadOptions.threads, "output": output,
         ]
         for (k, v) in recipe { args[k] = "\(v)" }
@@ -127,3 +135,5 @@ struct TrainCommand: ParsableCommand {
         try Data(yaml.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
+
+extension RandomErasing.Mode: ExpressibleByArgument {}

@@ -19,6 +19,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var hflip = 0.5
     /// Mixup/cutmix (off by default, as in the paper's small-dataset recipe); its smoothing is `smoothing`.
     public var mixup = Mixup()
+    /// Random erasing on each normalised training image, before mixup (off by default).
+    public var erasing = RandomErasing(prob: 0)
     public var seed: UInt64 = 42
     /// Evaluate every N epochs, and after the last one.
     public var evalEvery = 1

@@ -48,12 +48,20 @@ public final class Trainer {
             order.shuffle(using: &shuffleRng)
             var flipRng = RNG.stream(seed: o.seed, 2, UInt64(epoch))
             var mixRng = RNG.stream(seed: o.seed, 3, UInt64(epoch))
+            var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch))
             let t0 = Date()
             var lossSum = 0.0
             for s in 0..<steps {
                 let idx = order[(s * o.batchSize)..<((s + 1) * o.batchSize)]
                 withUnsafeMutablePointer(to: &flipRng) { r in
                     loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil, flipProbability: Float(o.hflip))
+                }
+                if o.erasing.active {
+                    let per = train.imageBytes
+                    for b in 0..<o.batchSize {
+                        o.erasing.apply(loader.images.pointer + b * per, channels: train.channels, height: train.size,
+                                        width: train.size, rng: &eraseRng)
+                    }
                 }
                 let loss: Float
                 if mixup.active {
