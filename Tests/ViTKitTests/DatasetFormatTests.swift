@@ -4,13 +4,6 @@ import XCTest
 
 /// CIFAR-100 and SVHN (MATLAB v5) files the tests write, a .mat made by scipy, and clear errors for bad files.
 final class DatasetFormatTests: XCTestCase {
-    func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "vitkit-formats-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
     func testCIFAR100RecordsWithCoarseAndFineLabels() throws {
         let dir = try temporaryDirectory()
         var bytes: [UInt8] = []

@@ -53,13 +53,6 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxDifference(ours.pixels, Self.picture("jpeg_q90_decoded").pixels), 1)
     }
 
-    func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "vitkit-folder-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
     /// train/ and val/ with colour and greyscale JPEGs, RGB, RGBA and greyscale PNGs, all 8×8, flat colours.
     func writeTree(_ root: String) throws {
         func dir(_ p: String) throws -> String {

@@ -5,13 +5,6 @@ import XCTest
 
 /// PNG files through libpng, the colour map, the attention maps behind the pictures, and `vitkit init --pictures`.
 final class PictureTests: XCTestCase {
-    func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "vitkit-pictures-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
     func testPNGRoundTripAndErrors() throws {
         let dir = try temporaryDirectory()
         var rng = RNG(seed: 1)

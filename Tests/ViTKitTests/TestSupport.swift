@@ -38,3 +38,13 @@ func assertClose(_ actual: [Float], _ expected: [Float], tol: Float, floor: Floa
               "\(what): max error \(maxErr) at \(worst) (got \(actual[worst]), expected \(expected[worst])) > \(tol) × scale \(scale)",
               file: file, line: line)
 }
+
+extension XCTestCase {
+    /// A fresh folder under the system's temporary directory, removed when the test ends.
+    func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "vitkit-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+}
