@@ -20,7 +20,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
-        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CZlib", "CTurboJPEG"], swiftSettings: fast),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CZlib", "CTurboJPEG", "COpenSSL"], swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],

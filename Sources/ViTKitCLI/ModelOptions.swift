@@ -59,6 +59,8 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Image folder: per-channel mean of pixel/255 (default: timm's ViT 0.5 0.5 0.5).") var mean: [Float] = []
     @Option(help: "Image folder: per-channel std of pixel/255 (default: 0.5 0.5 0.5).") var std: [Float] = []
     @Flag(help: "CIFAR-100: the 20 coarse labels instead of the 100 fine ones.") var coarseLabels = false
+    @Flag(help: "Download cifar10, cifar100 or svhn into --data-dir when its files are not there (official addresses, MD5-checked, resumable).")
+    var datasetDownload = false
     @Option(help: "Use only N training images per class, chosen with --seed (0 = all).")
     var perClass = 0
     @Option(help: "Synthetic dataset: training images.") var syntheticTrain = 5000
@@ -73,6 +75,9 @@ struct DataOptions: ParsableArguments {
         if datasetName != "synthetic" && dataDir == nil {
             throw ValidationError("--dataset \(datasetName) needs --data-dir pointing at its files")
         }
+        if datasetDownload && !["cifar10", "cifar100", "svhn"].contains(datasetName) {
+            throw ValidationError("--dataset-download works for cifar10, cifar100 and svhn, not \(datasetName)")
+        }
         if coarseLabels && datasetName != "cifar100" { throw ValidationError("--coarse-labels is for --dataset cifar100 only") }
         if !(cropPct > 0 && cropPct <= 1) { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
         for (name, v) in [("--mean", mean), ("--std", std)] where !v.isEmpty && v.count != 3 {
@@ -85,9 +90,24 @@ struct DataOptions: ParsableArguments {
         }
     }
 
+    /// Fetches the dataset into --data-dir, with a progress line on a terminal.
+    func download() throws {
+        let tty = isatty(fileno(stderr)) != 0
+        var last = Date.distantPast
+        try DatasetDownload.ensure(datasetName, in: dataDir!) { name, bytes, total in
+            guard tty, Date().timeIntervalSince(last) > 0.2 else { return }
+            last = Date()
+            let size = total.map { String(format: " of %.1f MB", Double($0) / 1e6) } ?? ""
+            FileHandle.standardError.write(Data(String(format: "\r\u{1B}[2Kdownloading %@: %.1f MB%@", name,
+                                                       Double(bytes) / 1e6, size).utf8))
+        }
+        if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+
     /// (train, test) datasets; an image folder is brought to `imgSize` (only its eval split is read without `train`).
     func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true) throws -> (ImageDataset?, ImageDataset) {
         var train: ImageDataset?, test: ImageDataset
+        if datasetDownload { try download() }
         switch datasetName {
         case "folder":
             var o = ImageFolder.Options(size: imgSize)

@@ -2,10 +2,11 @@ import CZlib
 
 /// zlib streams (RFC 1950) through the system library.
 public enum Zlib {
-    /// Decompresses a whole zlib stream. `what` names the source in errors.
-    public static func inflate(_ input: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
+    /// Decompresses a whole zlib stream (or, with `gzip`, a zlib or gzip stream). `what` names the source in errors.
+    public static func inflate(_ input: UnsafeRawBufferPointer, what: String, gzip: Bool = false) throws -> [UInt8] {
         var stream = z_stream()
-        guard vitkit_inflate_init(&stream) == Z_OK else { throw ViTKitError("\(what): zlib could not start") }
+        let started = gzip ? vitkit_inflate_init_auto(&stream) : vitkit_inflate_init(&stream)
+        guard started == Z_OK else { throw ViTKitError("\(what): zlib could not start") }
         defer { inflateEnd(&stream) }
         var out = [UInt8](repeating: 0, count: max(64, input.count * 4))
         var produced = 0
