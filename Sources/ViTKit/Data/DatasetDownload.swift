@@ -136,9 +136,15 @@ final class HTTPFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        handle?.write(data)
-        written += data.count
-        progress?(written, total)
+        guard failure == nil else { return }
+        do {
+            try handle?.write(contentsOf: data)  // the throwing form: a full disk is an error, not a crash
+            written += data.count
+            progress?(written, total)
+        } catch {
+            failure = ViTKitError("cannot write \(file): \(error.localizedDescription)")
+            dataTask.cancel()
+        }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
