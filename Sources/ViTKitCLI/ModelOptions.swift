@@ -112,7 +112,8 @@ struct DataOptions: ParsableArguments {
         case "folder":
             var o = ImageFolder.Options(size: imgSize)
             o.cropPct = cropPct; o.filter = interpolation; o.skipBadImages = skipBadImages; o.threads = threads
-            o.mean = mean.isEmpty ? [0.5, 0.5, 0.5] : mean; o.std = std.isEmpty ? [0.5, 0.5, 0.5] : std
+            if !mean.isEmpty { o.mean = mean }
+            if !std.isEmpty { o.std = std }
             let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dataDir!, train: true))
             var skipped: [String] = []
             if needTrain {

@@ -15,8 +15,9 @@ public enum ImageFolder {
         /// Skip images that fail to decode (and count them) instead of stopping with an error.
         public var skipBadImages = false
         public var threads = 2
-        public var mean: [Float] = [0.485, 0.456, 0.406]
-        public var std: [Float] = [0.229, 0.224, 0.225]
+        /// timm's ViT normalisation (IMAGENET_INCEPTION_MEAN/STD).
+        public var mean: [Float] = [0.5, 0.5, 0.5]
+        public var std: [Float] = [0.5, 0.5, 0.5]
         public init(size: Int) { self.size = size }
     }
 
@@ -105,7 +106,7 @@ public enum ImageFolder {
         guard let data = FileManager.default.contents(atPath: path) else { throw ViTKitError("cannot read image \(path)") }
         let bytes = [UInt8](data)
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decode(bytes, what: path) }
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try RGBImage.readPNG(path) }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try RGBImage.decodePNG(bytes, what: path) }
         throw ViTKitError("cannot decode image \(path): not a JPEG or PNG file (its first bytes are "
             + "\(bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")))")
     }

@@ -88,9 +88,17 @@ public struct RGBImage: Equatable {
     /// Reads a PNG file as 8-bit RGB: libpng expands grey, palette and 16-bit images, and alpha is dropped (as
     /// Pillow's `convert("RGB")`).
     public static func readPNG(_ path: String) throws -> RGBImage {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ViTKitError("cannot read image \(path): the file does not exist or is not readable")
+        }
+        return try decodePNG([UInt8](data), what: path)
+    }
+
+    /// `readPNG` of bytes already in memory; `what` names the source in errors.
+    public static func decodePNG(_ bytes: [UInt8], what path: String) throws -> RGBImage {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
-        if png_image_begin_read_from_file(&image, path) == 0 {
+        if png_image_begin_read_from_memory(&image, bytes, bytes.count) == 0 {
             let why = message(&image)
             png_image_free(&image)
             throw ViTKitError("cannot read image \(path): \(why) (expected a PNG file)")
