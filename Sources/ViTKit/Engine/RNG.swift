@@ -40,6 +40,10 @@ public struct RNG: RandomNumberGenerator, Sendable {
     @inline(__always)
     public mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
 
+    /// Uniform in [0, 1) with 53 random bits.
+    @inline(__always)
+    public mutating func uniformDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
+
     /// Uniform in [low, high).
     @inline(__always)
     public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * uniform() }

@@ -21,64 +21,22 @@ public enum ResampleFilter: String, Sendable, CaseIterable {
 }
 
 extension RGBImage {
-    static let precisionBits = 32 - 8 - 2
-
-    /// Per output pixel: first input index, and fixed-point weights of the inputs it reads.
-    static func coefficients(inSize: Int, from in0: Double, to in1: Double, outSize: Int, filter: ResampleFilter)
-        -> [(start: Int, weights: [Int32])] {
-        let scale = (in1 - in0) / Double(outSize), filterScale = max(scale, 1)
-        let support = filter.support * filterScale
-        return (0..<outSize).map { xx in
-            let center = in0 + (Double(xx) + 0.5) * scale
-            let xmin = max(0, Int(center - support + 0.5)), xmax = min(inSize, Int(center + support + 0.5))
-            var w = (xmin..<max(xmin, xmax)).map { filter.weight((Double($0) - center + 0.5) / filterScale) }
-            let total = w.reduce(0, +)
-            if total != 0 { w = w.map { $0 / total } }
-            let one = Double(1 << precisionBits)
-            return (xmin, w.map { Int32($0 < 0 ? (-0.5 + $0 * one) : (0.5 + $0 * one)) })
-        }
-    }
-
-    @inline(__always) static func clip8(_ v: Int32) -> UInt8 {
-        let s = v >> Int32(precisionBits)
-        return s <= 0 ? 0 : s >= 255 ? 255 : UInt8(s)
-    }
-
     /// Pillow's `resize((width, height), filter, box)`: the region `box` = (left, top, right, bottom) in pixel
     /// coordinates (default the whole picture) resampled to `width`×`height`.
     public func resized(width w: Int, height h: Int, filter: ResampleFilter = .bilinear,
                         box: (Double, Double, Double, Double)? = nil) -> RGBImage {
-        let (left, top, right, bottom) = box ?? (0, 0, Double(width), Double(height))
         if w == width && h == height && box == nil { return self }
-        let one: Int32 = 1 << Int32(Self.precisionBits - 1)
-        // horizontal pass over every row (Pillow limits it to the rows the vertical pass reads: same values)
-        let hc = Self.coefficients(inSize: width, from: left, to: right, outSize: w, filter: filter)
-        var mid = [UInt8](repeating: 0, count: w * height * 3)
-        for y in 0..<height {
-            for (x, c) in hc.enumerated() {
-                var s0 = one, s1 = one, s2 = one
-                for (k, wk) in c.weights.enumerated() {
-                    let i = 3 * (y * width + c.start + k)
-                    s0 &+= Int32(pixels[i]) &* wk; s1 &+= Int32(pixels[i + 1]) &* wk; s2 &+= Int32(pixels[i + 2]) &* wk
-                }
-                let o = 3 * (y * w + x)
-                mid[o] = Self.clip8(s0); mid[o + 1] = Self.clip8(s1); mid[o + 2] = Self.clip8(s2)
+        var src = planes
+        var dst = [UInt8](repeating: 0, count: 3 * w * h)
+        let work = ResizeWorkspace(maxInput: max(width, height), output: min(w, h), maxOutput: max(w, h), channels: 3)
+        src.withUnsafeMutableBufferPointer { s in
+            dst.withUnsafeMutableBufferPointer { d in
+                PillowOps.resize(PlanarImage(s.baseAddress!, width: width, height: height, channels: 3),
+                                 into: PlanarImage(d.baseAddress!, width: w, height: h, channels: 3),
+                                 filter: filter, box: box, workspace: work)
             }
         }
-        let vc = Self.coefficients(inSize: height, from: top, to: bottom, outSize: h, filter: filter)
-        var out = RGBImage(width: w, height: h)
-        for (y, c) in vc.enumerated() {
-            for x in 0..<w {
-                var s0 = one, s1 = one, s2 = one
-                for (k, wk) in c.weights.enumerated() {
-                    let i = 3 * ((c.start + k) * w + x)
-                    s0 &+= Int32(mid[i]) &* wk; s1 &+= Int32(mid[i + 1]) &* wk; s2 &+= Int32(mid[i + 2]) &* wk
-                }
-                let o = 3 * (y * w + x)
-                out.pixels[o] = Self.clip8(s0); out.pixels[o + 1] = Self.clip8(s1); out.pixels[o + 2] = Self.clip8(s2)
-            }
-        }
-        return out
+        return dst.withUnsafeBufferPointer { RGBImage(planes: $0.baseAddress!, width: w, height: h) }
     }
 
     /// The `width`×`height` region with its top-left corner at (x, y), which must lie inside the picture.
