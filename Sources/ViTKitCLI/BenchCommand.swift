@@ -17,10 +17,19 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps.") var steps = 6
     @Option(help: "Number of classes.") var numClasses = 10
     @Flag(help: "Also print where the time goes, per layer kind.") var profile = false
+    @Option(help: ArgumentHelp("Also run the input pipeline: each step takes its batch from the prefetching loader over "
+        + "random bytes, augmented with this RandAugment string (flips on), or 'none' (normalisation only, no flips)."))
+    var augment: String? = nil
+    @Option(name: [.customShort("j"), .long], help: "Loader threads with --augment (0: in the training thread).")
+    var workers = 1
 
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if steps < 1 || warmup < 0 { throw ValidationError("--steps must be at least 1 and --warmup 0 or more") }
+        if workers < 0 { throw ValidationError("--workers must be 0 or more, got \(workers)") }
+        if let a = augment, a.lowercased() != "none" {
+            do { _ = try RandAugment(config: a, mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
+        }
         do { _ = try model.resolve(numClasses: numClasses) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
 
@@ -34,8 +43,27 @@ struct BenchCommand: ParsableCommand {
             let images = (0..<(batch * config.inChans * config.imgSize * config.imgSize)).map { _ in rng.normal() }
             let labels = (0..<batch).map { _ in Int32(rng.int(below: numClasses)) }
             let opt = AdamW(table: vit.table, eps: 1e-3, weightDecay: 0.01)
+            let loader = try augment.map { aa -> PrefetchLoader in
+                let s = config.imgSize, c = config.inChans, n = batch * (warmup + steps)
+                let bytes = (0..<(n * c * s * s)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                let ds = ImageDataset(name: "random", images: bytes, labels: (0..<n).map { Int32($0 % numClasses) },
+                                      channels: c, size: s, numClasses: numClasses, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+                let none = aa.lowercased() == "none"
+                let t = TrainTransform(hflip: none ? 0 : 0.5,
+                                       randAugment: none ? nil : try RandAugment(config: aa, mean: ds.mean))
+                let l = PrefetchLoader(dataset: ds, batchSize: batch, transform: t, seed: 0, workers: workers)
+                l.start(epoch: 0, order: Array(0..<n))
+                return l
+            }
+            defer { loader?.stop() }
             func step() {
-                _ = vit.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: 0.1)
+                if let loader {
+                    let b = loader.next()
+                    _ = vit.lossAndGradients(images: b.images, labels: b.labels, batch: batch, smoothing: 0.1)
+                    loader.release()
+                } else {
+                    _ = vit.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: 0.1)
+                }
                 opt.update(pool, params: vit.params, grads: vit.grads, lr: 1e-3)
             }
             for _ in 0..<warmup { step() }
@@ -55,7 +83,8 @@ struct BenchCommand: ParsableCommand {
             getrusage(RUSAGE_SELF.rawValue, &usage)
             print(String(format: "vitkit train config=%@ batch=%d threads=%d img_per_s=%.1f step_ms=%.0f/%.0f/%.0f peak_rss_mib=%.0f params=%d",
                          config.name, batch, pool.threadCount, Double(batch) / med, sorted.first! * 1e3, med * 1e3,
-                         sorted.last! * 1e3, Double(usage.ru_maxrss) / 1024, vit.parameterCount))
+                         sorted.last! * 1e3, Double(usage.ru_maxrss) / 1024, vit.parameterCount)
+                + (augment.map { " augment=\($0) workers=\(workers)" } ?? ""))
             if let profiler { print(profiler.report(steps: steps)) }
         }
     }

@@ -28,6 +28,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
     @Option(help: "Label smoothing.") var smoothing = 0.1
     @Option(help: "Horizontal flip probability.") var hflip = 0.5
+    @Option(help: "RandAugment as a timm string (rand-m<magnitude>-n<ops>-mstd<noise>-p<prob>-inc<0|1>), or none.")
+    var aa = "rand-m9-mstd0.5-inc1"
+    @Option(parsing: .upToNextOption, help: "RandomResizedCrop area range, two numbers (1 1: no crop; timm's default is 0.08 1).")
+    var scale: [Double] = [1, 1]
+    @Option(parsing: .upToNextOption, help: "RandomResizedCrop aspect-ratio range, two numbers (timm's default is 0.75 1.3333).")
+    var ratio: [Double] = [1, 1]
+    @Option(help: "Interpolation of the crop and RandAugment's geometric ops: random (bilinear or bicubic), bilinear, bicubic.")
+    var trainInterpolation = "random"
+    @Option(parsing: .upToNextOption, help: "Colour jitter brightness/contrast/saturation, one or three numbers; only when --aa is none.")
+    var colorJitter: [Double] = [0.4]
+    @Option(name: [.customShort("j"), .long], help: "Background threads preparing batches (0: in the training thread).")
+    var workers = 1
     @Option(help: "Random erasing probability per image (0: off).") var reprob = 0.0
     @Option(help: "Random erasing fill: pixel (per-pixel noise), rand (one colour per channel) or const (zeros).")
     var remode = RandomErasing.Mode.pixel
@@ -59,6 +71,16 @@ struct TrainCommand: ParsableCommand {
         try check((0...1).contains(mixupProb) && (0...1).contains(mixupSwitchProb),
                   "--mixup-prob and --mixup-switch-prob must be probabilities in [0, 1]")
         try check(mixupMode == "batch", "--mixup-mode '\(mixupMode)' is not implemented: expected batch (timm's pair and elem modes are not)")
+        try check(scale.count == 2 && scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1,
+                  "--scale takes two numbers 0 < min ≤ max ≤ 1, got \(scale)")
+        try check(ratio.count == 2 && ratio[0] > 0 && ratio[0] <= ratio[1], "--ratio takes two numbers 0 < min ≤ max, got \(ratio)")
+        try check(["random", "bilinear", "bicubic"].contains(trainInterpolation),
+                  "--train-interpolation '\(trainInterpolation)': expected random, bilinear or bicubic")
+        try check(colorJitter.count != 4, "--color-jitter: hue (a fourth value) is not supported")
+        try check((colorJitter.count == 1 || colorJitter.count == 3) && colorJitter.allSatisfy { $0 >= 0 },
+                  "--color-jitter takes one or three numbers ≥ 0, got \(colorJitter)")
+        try check(workers >= 0, "--workers must be 0 or more, got \(workers)")
+        do { _ = try options.trainTransform(mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
         do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
@@ -70,6 +92,12 @@ struct TrainCommand: ParsableCommand {
         o.erasing = RandomErasing(prob: reprob, mode: remode, count: recount)
         o.mixup = Mixup(mixupAlpha: mixup, cutmixAlpha: cutmix, prob: mixupProb, switchProb: mixupSwitchProb)
         o.smoothing = smoothing; o.hflip = hflip; o.seed = seed; o.evalEvery = evalEvery; o.outputDir = output
+        o.autoAugment = ["none", ""].contains(aa.lowercased()) ? nil : aa
+        if scale.count == 2 { o.scale = (scale[0], scale[1]) }
+        if ratio.count == 2 { o.ratio = (ratio[0], ratio[1]) }
+        o.trainInterpolation = ResampleFilter(rawValue: trainInterpolation)
+        let cj = colorJitter.count == 3 ? colorJitter : [Double](repeating: colorJitter.first ?? 0, count: 3)
+        o.colorJitter = (cj[0], cj[1], cj[2]); o.workers = workers
         return o
     }
 
@@ -124,6 +152,8 @@ struct TrainCommand: ParsableCommand {
             "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
             "smoothing": o.smoothing, "hflip": o.hflip, "mixup": o.mixup.mixupAlpha, "cutmix": o.mixup.cutmixAlpha,
             "mixup_prob": o.mixup.prob, "mixup_switch_prob": o.mixup.switchProb, "mixup_mode": mixupMode,
+            "aa": o.autoAugment ?? "none", "scale": "\(scale)", "ratio": "\(ratio)",
+            "train_interpolation": trainInterpolation, "color_jitter": "\(colorJitter)", "workers": workers,
             "reprob": o.erasing.prob, "remode": o.erasing.mode.rawValue, "recount": o.erasing.count, "seed": o.seed, "eval_every": o.evalEvery,
             "threads": threadOptions.threads, "output": output,
         ]

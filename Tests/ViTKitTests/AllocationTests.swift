@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// No heap allocation inside a training step: run `vitkit bench` with a malloc counter preloaded, once with 1
-/// timed step and once with 11; the 10 extra steps (forward, loss, backward, AdamW) must not allocate.
+/// timed step and once with 11; the 10 extra steps (forward, loss, backward, AdamW) must not allocate, nor must the
+/// input pipeline (the prefetching loader with RandAugment) when the bench runs it.
 final class AllocationTests: XCTestCase {
     func testTrainingStepsDoNotAllocate() throws {
         let products = Bundle(for: Self.self).bundleURL
@@ -19,11 +20,11 @@ final class AllocationTests: XCTestCase {
         try cc.run(); cc.waitUntilExit()
         XCTAssertEqual(cc.terminationStatus, 0, "could not compile the malloc counter with cc")
 
-        func mallocs(steps: Int) throws -> Int {
+        func mallocs(steps: Int, _ extra: [String] = []) throws -> Int {
             let p = Process(), err = Pipe()
             p.executableURL = bin
             p.arguments = ["bench", "--config", "small", "--depth", "2", "--batch", "16", "--warmup", "1",
-                           "--steps", "\(steps)", "--threads", "2"]
+                           "--steps", "\(steps)", "--threads", "2"] + extra
             p.environment = ["LD_PRELOAD": lib.path]
             p.standardOutput = Pipe(); p.standardError = err
             try p.run(); p.waitUntilExit()
@@ -35,5 +36,11 @@ final class AllocationTests: XCTestCase {
         let one = try mallocs(steps: 1), eleven = try mallocs(steps: 11)
         XCTAssertGreaterThan(one, 0, "the counter must see the set-up allocations")
         XCTAssertEqual(eleven - one, 0, "10 training steps made \(eleven - one) heap allocations")
+        // with the input pipeline: RandAugment, flips and normalisation, in the training thread and in the background
+        for workers in ["0", "1"] {
+            let extra = ["--augment", "rand-m9-mstd0.5-inc1", "--workers", workers]
+            let a = try mallocs(steps: 1, extra), b = try mallocs(steps: 11, extra)
+            XCTAssertEqual(b - a, 0, "10 steps with RandAugment (\(workers) loader threads) made \(b - a) heap allocations")
+        }
     }
 }

@@ -1,7 +1,8 @@
 /// The training recipe. Defaults are the paper's small-dataset recipe (spec §5.1): AdamW lr 1e-3, weight decay
 /// 0.01, eps 1e-3, batch 512, 200 epochs of per-epoch cosine to 1e-6 after 10 warmup epochs from 1e-5,
-/// gradient-norm clipping at 3, label smoothing 0.1, horizontal flips with probability 0.5, seed 42.
-public struct TrainOptions: Sendable, Equatable {
+/// gradient-norm clipping at 3, label smoothing 0.1, horizontal flips with probability 0.5, RandAugment
+/// `rand-m9-mstd0.5-inc1`, crop scale and ratio (1, 1) (no crop), seed 42.
+public struct TrainOptions: Sendable {
     public var epochs = 200
     public var batchSize = 512
     public var lr = 1e-3
@@ -17,6 +18,17 @@ public struct TrainOptions: Sendable, Equatable {
     public var smoothing = 0.1
     /// Probability of a horizontal flip per training image.
     public var hflip = 0.5
+    /// timm's `--aa` RandAugment string; nil turns it off (and colour jitter on).
+    public var autoAugment: String? = "rand-m9-mstd0.5-inc1"
+    /// RandomResizedCrop area fraction and aspect-ratio ranges; (1, 1) and (1, 1) mean no crop.
+    public var scale = (1.0, 1.0)
+    public var ratio = (1.0, 1.0)
+    /// Interpolation of the crop's resize and of RandAugment's geometric ops; nil = bilinear or bicubic at random.
+    public var trainInterpolation: ResampleFilter? = nil
+    /// Colour-jitter strength (brightness, contrast, saturation), used only when RandAugment is off.
+    public var colorJitter = (0.4, 0.4, 0.4)
+    /// Background threads preparing batches (0: in the training thread).
+    public var workers = 1
     /// Mixup/cutmix (off by default, as in the paper's small-dataset recipe); its smoothing is `smoothing`.
     public var mixup = Mixup()
     /// Random erasing on each normalised training image, before mixup (off by default).
@@ -28,6 +40,16 @@ public struct TrainOptions: Sendable, Equatable {
     public var outputDir: String? = nil
 
     public init() {}
+
+    /// The per-image transform for a dataset with this `mean` (RandAugment fills with it).
+    public func trainTransform(mean: [Float]) throws -> TrainTransform {
+        let noCrop = scale == (1, 1) && ratio == (1, 1)
+        return TrainTransform(
+            crop: noCrop ? nil : RandomResizedCrop(scale: scale, ratio: ratio, interpolation: trainInterpolation),
+            hflip: hflip,
+            randAugment: try autoAugment.map { try RandAugment(config: $0, mean: mean, interpolation: trainInterpolation) },
+            colorJitter: ColorJitter(brightness: colorJitter.0, contrast: colorJitter.1, saturation: colorJitter.2))
+    }
 
     public var scheduler: CosineLRScheduler {
         CosineLRScheduler(baseLR: lr, minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs, epochs: epochs)

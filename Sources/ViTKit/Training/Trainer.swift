@@ -1,6 +1,7 @@
 import Foundation
 
-/// The training loop: per epoch a seeded shuffle, full batches only (drop_last), flips, forward/backward,
+/// The training loop: per epoch a seeded shuffle, full batches only (drop_last) prepared ahead by the
+/// `PrefetchLoader` (crop, flip, RandAugment or colour jitter), random erasing, mixup/cutmix, forward/backward,
 /// gradient clipping and AdamW, then evaluation, a log line, summary.csv and a checkpoint.
 public final class Trainer {
     public let model: VisionTransformer
@@ -33,7 +34,9 @@ public final class Trainer {
             throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
         }
         model.reserve(batch: o.batchSize)
-        let loader = BatchLoader(dataset: train, capacity: o.batchSize)
+        let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
+                                    seed: o.seed, workers: o.workers)
+        defer { loader.stop() }
         let steps = train.count / o.batchSize
         var mixup = o.mixup
         mixup.smoothing = o.smoothing
@@ -46,37 +49,31 @@ public final class Trainer {
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
             order.shuffle(using: &shuffleRng)
-            var flipRng = RNG.stream(seed: o.seed, 2, UInt64(epoch))
             var mixRng = RNG.stream(seed: o.seed, 3, UInt64(epoch))
             var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch))
             let t0 = Date()
             var lossSum = 0.0
+            loader.start(epoch: epoch, order: order)
             for s in 0..<steps {
-                let idx = order[(s * o.batchSize)..<((s + 1) * o.batchSize)]
-                withUnsafeMutablePointer(to: &flipRng) { r in
-                    loader.load(pool, indices: idx, flipRng: o.hflip > 0 ? r : nil, flipProbability: Float(o.hflip))
-                }
+                let batch = loader.next()
+                defer { loader.release() }
                 if o.erasing.active {
                     let per = train.imageBytes
                     for b in 0..<o.batchSize {
-                        o.erasing.apply(loader.images.pointer + b * per, channels: train.channels, height: train.size,
+                        o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
                                         width: train.size, rng: &eraseRng)
                     }
                 }
                 let loss: Float
                 if mixup.active {
                     let d = mixup.draw(size: train.size, rng: &mixRng)
-                    Mixup.mix(images: loader.images.pointer, batch: o.batchSize, channels: train.channels, size: train.size, d)
-                    loader.labels.withUnsafeBufferPointer {
-                        mixup.targets(labels: $0.baseAddress!, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
-                                      into: targets.pointer)
-                    }
-                    loss = model.lossAndGradients(images: loader.images.pointer, targets: targets.pointer, batch: o.batchSize)
+                    Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
+                    mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
+                                  into: targets.pointer)
+                    loss = model.lossAndGradients(images: batch.images, targets: targets.pointer, batch: o.batchSize)
                 } else {
-                    loss = loader.labels.withUnsafeBufferPointer {
-                        model.lossAndGradients(images: loader.images.pointer, labels: $0.baseAddress!, batch: o.batchSize,
-                                               smoothing: Float(o.smoothing))
-                    }
+                    loss = model.lossAndGradients(images: batch.images, labels: batch.labels, batch: o.batchSize,
+                                                  smoothing: Float(o.smoothing))
                 }
                 if !loss.isFinite {
                     let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }

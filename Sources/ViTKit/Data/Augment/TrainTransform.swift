@@ -16,21 +16,24 @@ public struct TrainTransform: Sendable, Equatable {
 
     /// Per-thread buffers for pictures of up to `channels`×`size`×`size`.
     public final class Workspace: @unchecked Sendable {
-        let a: UnsafeMutablePointer<UInt8>, b: UnsafeMutablePointer<UInt8>
+        /// The transform's output, for callers that want one here.
+        public let output: UnsafeMutablePointer<UInt8>
+        let crop: UnsafeMutablePointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>
         let resize: ResizeWorkspace
         public init(channels: Int, size: Int) {
-            a = .allocate(capacity: channels * size * size); b = .allocate(capacity: channels * size * size)
+            let n = channels * size * size
+            output = .allocate(capacity: n); crop = .allocate(capacity: n); scratch = .allocate(capacity: n)
             resize = ResizeWorkspace(maxInput: size, output: size, maxOutput: size, channels: channels)
         }
-        deinit { a.deallocate(); b.deallocate() }
+        deinit { output.deallocate(); crop.deallocate(); scratch.deallocate() }
     }
 
     /// Transforms the `src` picture into `out` (same shape).
     public func callAsFunction(_ src: PlanarImage, into out: PlanarImage, workspace: Workspace, rng: inout RNG) {
-        if let crop { crop(src, into: out, cropBuffer: workspace.a, workspace: workspace.resize, rng: &rng) }
+        if let crop { crop(src, into: out, cropBuffer: workspace.crop, workspace: workspace.resize, rng: &rng) }
         else { out.copy(from: src) }
         if hflip > 0 && rng.uniformDouble() < hflip { out.flipLeftRight() }
-        let scratch = PlanarImage(workspace.b, width: out.width, height: out.height, channels: out.channels)
+        let scratch = PlanarImage(workspace.scratch, width: out.width, height: out.height, channels: out.channels)
         if let randAugment { randAugment(out, scratch: scratch, rng: &rng) }
         else if let colorJitter, colorJitter.active { colorJitter(out, rng: &rng) }
     }
