@@ -57,7 +57,9 @@ public final class PrefetchLoader: @unchecked Sendable {
         cancelled.store(false, ordering: .sequentiallyConsistent)
         guard workers > 0 else { return }
         threads = (0..<workers).map { k in
-            let t = Thread { [unowned self] in
+            // unowned(unsafe): deinit runs stop(), which waits for every worker, and a checked unowned read traps once
+            // deinit has begun
+            let t = Thread { [unowned(unsafe) self] in
                 var b = k
                 while b < self.steps {
                     let slot = b % self.depth
