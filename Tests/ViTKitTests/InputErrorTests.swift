@@ -92,6 +92,19 @@ final class InputErrorTests: XCTestCase {
         XCTAssertEqual(parseError(["train", "--init", "impulseX"]), "init mode 'impulseX' needs a whole-number window size: "
             + "expected \(InitMode.validForms)")
         XCTAssertEqual(parseError(["train", "--init", "mimetic0.7_0.7"]), "(parsed)")
+        // augmentation flags
+        XCTAssertEqual(parseError(["train", "--aa", "rand-m9-x3"]), "--aa 'rand-m9-x3': unknown section 'x3'; expected "
+            + "m<int>, n<int>, p<float>, mstd<float>, mmax<int> or inc<0|1>")
+        XCTAssert(parseError(["train", "--aa", "augmix-m5-w4"]).hasPrefix("--aa 'augmix-m5-w4': only RandAugment is supported"))
+        XCTAssertEqual(parseError(["bench", "--augment", "rand-mx"]), "--aa 'rand-mx': section 'mx' has no value; expected "
+            + "m<int>, n<int>, p<float>, mstd<float>, mmax<int> or inc<0|1>")
+        XCTAssertEqual(parseError(["train", "--aa", "none", "--color-jitter", "0.4", "0.4", "0.4", "0.1"]),
+                       "--color-jitter: hue (a fourth value) is not supported")
+        XCTAssertEqual(parseError(["train", "--scale", "0.08"]), "--scale takes two numbers 0 < min ≤ max ≤ 1, got [0.08]")
+        XCTAssertEqual(parseError(["train", "--ratio", "1.5", "0.5"]), "--ratio takes two numbers 0 < min ≤ max, got [1.5, 0.5]")
+        XCTAssertEqual(parseError(["train", "--train-interpolation", "nearest"]),
+                       "--train-interpolation 'nearest': expected random, bilinear or bicubic")
+        XCTAssertEqual(parseError(["train", "--aa", "none", "--scale", "0.08", "1", "--ratio", "0.75", "1.333", "-j", "2"]), "(parsed)")
     }
 
     /// The real binary: a clear one-line error on stderr and a non-zero exit code, no crash.

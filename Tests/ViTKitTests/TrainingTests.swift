@@ -22,11 +22,13 @@ final class TrainingTests: XCTestCase {
         return o
     }
 
-    func train(threads: Int, seed: UInt64 = 42) throws -> Trainer {
+    func train(threads: Int, seed: UInt64 = 42, _ configure: (inout TrainOptions) -> Void = { _ in }) throws -> Trainer {
         let model = try VisionTransformer(config: Self.tinyConfig(), pool: threads == 1 ? Pools.one : Pools.two)
         var rng = RNG(seed: seed)
         try model.initialize(.timm, rng: &rng)
-        let trainer = Trainer(model: model, options: Self.options())
+        var o = Self.options()
+        configure(&o)
+        let trainer = Trainer(model: model, options: o)
         trainer.log = { _ in }
         let (train, test) = Self.data()
         try trainer.fit(train: train, test: test)
@@ -42,6 +44,16 @@ final class TrainingTests: XCTestCase {
         }
         let c = try train(threads: 2, seed: 7)
         XCTAssertNotEqual(try train(threads: 2).stepLosses, c.stepLosses, "a different seed should change the run")
+        // the loader's thread count does not change the run (RandAugment on by default; a random crop too)
+        let crop: (inout TrainOptions) -> Void = { $0.scale = (0.3, 1); $0.ratio = (0.75, 4.0 / 3) }
+        for configure in [{ _ in }, crop] {
+            let w0 = try train(threads: 2) { configure(&$0); $0.workers = 0 }
+            let w2 = try train(threads: 2) { configure(&$0); $0.workers = 2 }
+            XCTAssertEqual(w0.stepLosses, w2.stepLosses, "0 and 2 loader threads: loss curves differ")
+        }
+        // and the augmentation is in force: turning it off changes the run
+        XCTAssertNotEqual(try train(threads: 2) { $0.autoAugment = nil; $0.colorJitter = (0, 0, 0) }.stepLosses,
+                          try train(threads: 2).stepLosses)
     }
 
     func testLearnsTheSyntheticTask() throws {
