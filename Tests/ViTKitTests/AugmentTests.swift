@@ -73,17 +73,10 @@ final class AugmentTests: XCTestCase {
             src.withUnsafeMutableBufferPointer { s in
                 out.withUnsafeMutableBufferPointer { o in
                     crop.withUnsafeMutableBufferPointer { cb in
-                        // the transform's crop path with the fixture's crop box instead of a random one
-                        let img = PlanarImage(s.baseAddress!, width: w, height: h, channels: 3)
-                        let cropped = PlanarImage(cb.baseAddress!, width: p[3], height: p[2], channels: 3)
-                        for ch in 0..<3 {
-                            for y in 0..<p[2] {
-                                cropped.plane(ch).advanced(by: y * p[3])
-                                    .update(from: img.plane(ch) + (p[0] + y) * w + p[1], count: p[3])
-                            }
-                        }
-                        PillowOps.resize(cropped, into: PlanarImage(o.baseAddress!, width: 32, height: 32, channels: 3),
-                                         filter: filter, workspace: work)
+                        RandomResizedCrop.cropAndResize(PlanarImage(s.baseAddress!, width: w, height: h, channels: 3),
+                                                        top: p[0], left: p[1], height: p[2], width: p[3],
+                                                        into: PlanarImage(o.baseAddress!, width: 32, height: 32, channels: 3),
+                                                        filter: filter, cropBuffer: cb.baseAddress!, workspace: work)
                     }
                 }
             }

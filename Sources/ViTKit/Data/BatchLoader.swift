@@ -12,9 +12,7 @@ public final class BatchLoader {
         images = AlignedBuffer(count: capacity * dataset.imageBytes)
         labels = [Int32](repeating: 0, count: capacity)
         flips = [Bool](repeating: false, count: capacity)
-        // (x/255 − mean)/std as one multiply-add per pixel
-        scale = (0..<dataset.channels).map { 1 / (255 * dataset.std[$0]) }
-        shift = (0..<dataset.channels).map { -dataset.mean[$0] / dataset.std[$0] }
+        (scale, shift) = dataset.normalization
     }
 
     /// Fills the batch with dataset images `indices` (at most `capacity`); each is flipped left-right with

@@ -21,6 +21,11 @@ public struct ImageDataset: Sendable {
     }
 
     public var count: Int { labels.count }
+
+    /// Per channel, (x/255 − mean)/std as one multiply-add: x · scale + shift.
+    public var normalization: (scale: [Float], shift: [Float]) {
+        ((0..<channels).map { 1 / (255 * std[$0]) }, (0..<channels).map { -mean[$0] / std[$0] })
+    }
     public var imageBytes: Int { channels * size * size }
 
     /// The images at `indices`, in that order.

@@ -39,8 +39,7 @@ public final class PrefetchLoader: @unchecked Sendable {
         free = (0..<self.depth).map { _ in DispatchSemaphore(value: 1) }
         ready = (0..<self.depth).map { _ in DispatchSemaphore(value: 0) }
         workspaces = (0..<w).map { _ in TrainTransform.Workspace(channels: dataset.channels, size: dataset.size) }
-        scale = (0..<dataset.channels).map { 1 / (255 * dataset.std[$0]) }
-        shift = (0..<dataset.channels).map { -dataset.mean[$0] / dataset.std[$0] }
+        (scale, shift) = dataset.normalization
     }
 
     deinit {

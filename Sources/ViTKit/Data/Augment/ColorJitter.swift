@@ -22,10 +22,10 @@ public struct ColorJitter: Sendable, Equatable {
     /// One draw, in place.
     public func callAsFunction(_ img: PlanarImage, rng: inout RNG) {
         // a random order of the three (torchvision permutes four, hue included; hue is off)
-        var order: (Int, Int, Int) = (0, 1, 2)
-        withUnsafeMutableBytes(of: &order) { raw in
-            let o = raw.bindMemory(to: Int.self)
-            for i in stride(from: 2, to: 0, by: -1) { o.swapAt(i, rng.int(below: i + 1)) }
+        var order = SIMD3<Int>(0, 1, 2)
+        for i in stride(from: 2, to: 0, by: -1) {
+            let j = rng.int(below: i + 1)
+            (order[i], order[j]) = (order[j], order[i])
         }
         let values = (brightness, contrast, saturation)
         func factor(_ v: Double, _ rng: inout RNG) -> Double? {
@@ -33,7 +33,7 @@ public struct ColorJitter: Sendable, Equatable {
         }
         let f = (factor(values.0, &rng), factor(values.1, &rng), factor(values.2, &rng))
         for i in 0..<3 {
-            let k = i == 0 ? order.0 : i == 1 ? order.1 : order.2
+            let k = order[i]
             if let v = k == 0 ? f.0 : k == 1 ? f.1 : f.2 { Self.adjust(k, img, factor: v) }
         }
     }

@@ -49,11 +49,19 @@ public struct RandomResizedCrop: Sendable, Equatable {
             dst.copy(from: src)  // Pillow returns a copy when nothing changes
             return
         }
-        let crop = PlanarImage(cropBuffer, width: p.width, height: p.height, channels: src.channels)
+        Self.cropAndResize(src, top: p.top, left: p.left, height: p.height, width: p.width, into: dst, filter: filter,
+                           cropBuffer: cropBuffer, workspace: workspace)
+    }
+
+    /// torchvision's `resized_crop` on a PIL image: the `width`×`height` region at (`left`, `top`) copied out, then
+    /// Pillow-resized to `dst`'s size (crop first: the filter must not reach pixels outside the region).
+    public static func cropAndResize(_ src: PlanarImage, top: Int, left: Int, height: Int, width: Int, into dst: PlanarImage,
+                                     filter: ResampleFilter, cropBuffer: UnsafeMutablePointer<UInt8>,
+                                     workspace: ResizeWorkspace) {
+        let crop = PlanarImage(cropBuffer, width: width, height: height, channels: src.channels)
         for c in 0..<src.channels {
-            for y in 0..<p.height {
-                crop.plane(c).advanced(by: y * p.width)
-                    .update(from: src.plane(c) + (p.top + y) * src.width + p.left, count: p.width)
+            for y in 0..<height {
+                crop.plane(c).advanced(by: y * width).update(from: src.plane(c) + (top + y) * src.width + left, count: width)
             }
         }
         PillowOps.resize(crop, into: dst, filter: filter, workspace: workspace)
