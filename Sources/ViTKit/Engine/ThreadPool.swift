@@ -50,16 +50,23 @@ public final class ThreadPool: @unchecked Sendable {
     /// Workers still running the current job.
     private let pending = Atomic<Int>(0)
     private let workers: [Worker]
-    static let spinLimit = 40_000
+    /// Spins an idle worker makes before it sleeps (tests lower it, to make the sleep-and-wake path common).
+    let spinLimit: Int
+    /// Runs between publishing a job and waking the sleeping workers: tests use it to stand for the caller being
+    /// descheduled there.
+    var afterPublish: (() -> Void)?
 
     final class Worker: Sendable {
         let sleeping = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
     }
 
-    public init(threads: Int) {
+    public convenience init(threads: Int) { self.init(threads: threads, spinLimit: 40_000) }
+
+    init(threads: Int, spinLimit: Int) {
         precondition(threads >= 1, "thread count must be at least 1")
         threadCount = threads
+        self.spinLimit = spinLimit
         workers = (0..<threads).map { _ in Worker() }
         for t in 1..<max(threads, 1) where threads > 1 {
             let thread = Thread { [unowned self] in self.workerLoop(t) }
@@ -74,14 +81,16 @@ public final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             var g = generation.load(ordering: .acquiring), spins = 0
-            while g == seen && spins < Self.spinLimit { spins += 1; g = generation.load(ordering: .acquiring) }
+            while g == seen && spins < spinLimit { spins += 1; g = generation.load(ordering: .acquiring) }
             if g == seen {
                 // announce the sleep, then look once more: either we see the new job or the caller sees the flag
                 me.sleeping.store(true, ordering: .sequentiallyConsistent)
                 g = generation.load(ordering: .sequentiallyConsistent)
                 if g == seen {
+                    // The wake-up may be a late one, for a job this worker already ran while the caller was
+                    // descheduled between publishing it and waking the sleepers: look again rather than run.
                     me.wake.wait()
-                    g = generation.load(ordering: .acquiring)
+                    continue
                 } else if !me.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                     me.wake.wait()  // the caller took the flag and signals: consume that signal
                 }
@@ -100,14 +109,15 @@ public final class ThreadPool: @unchecked Sendable {
             jobType = Job.self
             pending.store(threadCount - 1, ordering: .relaxed)
             generation.add(1, ordering: .sequentiallyConsistent)
+            afterPublish?()
             for w in workers.dropFirst() where w.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 w.wake.signal()
             }
             job.run(thread: 0, of: threadCount)
             var spins = 0
-            while pending.load(ordering: .acquiring) != 0 {
+            while pending.load(ordering: .acquiring) > 0 {
                 spins += 1
-                if spins > Self.spinLimit { sched_yield() }
+                if spins > spinLimit { sched_yield() }
             }
             self.job = nil
             jobType = nil
