@@ -15,12 +15,12 @@ final class PrefetchLoaderTests: XCTestCase {
                                           randAugment: try! RandAugment(config: "rand-m9-mstd0.5-inc1", mean: dataset.mean))
 
     /// All batches of one epoch, images and labels concatenated.
-    func epoch(_ loader: PrefetchLoader, _ e: Int, order: [Int]) -> (images: [Float], labels: [Int32]) {
+    func epoch(_ loader: PrefetchLoader, _ e: Int, order: [Int]) throws -> (images: [Float], labels: [Int32]) {
         loader.start(epoch: e, order: order)
         var images: [Float] = [], labels: [Int32] = []
         let per = loader.batchSize * loader.dataset.imageBytes
         for _ in 0..<(order.count / loader.batchSize) {
-            let b = loader.next()
+            let b = try loader.next()
             images += UnsafeBufferPointer(start: b.images, count: per)
             labels += UnsafeBufferPointer(start: b.labels, count: loader.batchSize)
             loader.release()
@@ -28,11 +28,11 @@ final class PrefetchLoaderTests: XCTestCase {
         return (images, labels)
     }
 
-    func testSameBatchesForAnyWorkerCount() {
+    func testSameBatchesForAnyWorkerCount() throws {
         var rng = RNG(seed: 1)
         var order = Array(0..<40); order.shuffle(using: &rng)
-        let runs = [0, 1, 3].map { w in
-            epoch(PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: Self.augmented, seed: 7, workers: w), 2, order: order)
+        let runs = try [0, 1, 3].map { w in
+            try epoch(PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: Self.augmented, seed: 7, workers: w), 2, order: order)
         }
         XCTAssertEqual(runs[0].labels, order.prefix(40).map { Self.dataset.labels[$0] })
         for r in runs.dropFirst() {
@@ -40,14 +40,14 @@ final class PrefetchLoaderTests: XCTestCase {
             XCTAssertEqual(r.images, runs[0].images)
         }
         // the images really are augmented: not the plain normalisation
-        let plain = epoch(PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: TrainTransform(hflip: 0), seed: 7), 2, order: order)
+        let plain = try epoch(PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: TrainTransform(hflip: 0), seed: 7), 2, order: order)
         XCTAssertNotEqual(plain.images, runs[0].images)
     }
 
-    func testWithoutAugmentationItIsNormalisation() {
+    func testWithoutAugmentationItIsNormalisation() throws {
         let order = Array((0..<40).reversed())
         let loader = PrefetchLoader(dataset: Self.dataset, batchSize: 8, transform: TrainTransform(hflip: 0), seed: 7, workers: 2)
-        let got = epoch(loader, 0, order: order)
+        let got = try epoch(loader, 0, order: order)
         let ds = Self.dataset
         for (j, i) in order.enumerated() {
             for k in 0..<ds.imageBytes {
@@ -58,21 +58,21 @@ final class PrefetchLoaderTests: XCTestCase {
         }
         // drop_last: 45 indices at batch 8 give 5 batches
         loader.start(epoch: 1, order: Array(0..<40) + [0, 1, 2, 3, 4])
-        for _ in 0..<5 { _ = loader.next(); loader.release() }
+        for _ in 0..<5 { _ = try loader.next(); loader.release() }
     }
 
-    func testEpochsDifferAndStopMidEpochIsClean() {
+    func testEpochsDifferAndStopMidEpochIsClean() throws {
         let order = Array(0..<40)
         let a = PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: Self.augmented, seed: 7, workers: 2)
-        let e0 = epoch(a, 0, order: order), e1 = epoch(a, 1, order: order)
+        let e0 = try epoch(a, 0, order: order), e1 = try epoch(a, 1, order: order)
         XCTAssertNotEqual(e0.images, e1.images, "each epoch draws new augmentations")
         // abandon an epoch after one batch (as when training stops on a NaN), then run epoch 1 again
         a.start(epoch: 0, order: order)
-        _ = a.next(); a.release()
+        _ = try a.next(); a.release()
         a.stop()
-        XCTAssertEqual(epoch(a, 1, order: order).images, e1.images)
+        XCTAssertEqual(try epoch(a, 1, order: order).images, e1.images)
         // a different seed, different draws
         let b = PrefetchLoader(dataset: Self.dataset, batchSize: 4, transform: Self.augmented, seed: 8, workers: 1)
-        XCTAssertNotEqual(epoch(b, 1, order: order).images, e1.images)
+        XCTAssertNotEqual(try epoch(b, 1, order: order).images, e1.images)
     }
 }

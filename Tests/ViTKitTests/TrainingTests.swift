@@ -100,6 +100,15 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testDataOfAnotherSizeThanTheModelIsRefused() throws {
+        var c = Self.tinyConfig(); c.imgSize = 8
+        let trainer = Trainer(model: try VisionTransformer(config: c, pool: Pools.one), options: Self.options())
+        let (train, test) = Self.data()
+        XCTAssertThrowsError(try trainer.fit(train: train, test: test)) {
+            XCTAssertEqual("\($0)", "the training data synthetic has 3×16×16 pictures; the model expects 3×8×8")
+        }
+    }
+
     func testNaNLossStopsTrainingAndKeepsTheLastGoodCheckpoint() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-nan-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,7 +1,12 @@
-/// Images as bytes in memory, [count × C × H × W] planes (CIFAR's layout), with labels and normalisation.
+/// Images with labels and normalisation: either bytes in memory, [count × C × H × W] planes at the model's size
+/// (CIFAR's layout), or image files of any size that the training loader decodes, crops and resizes batch by
+/// batch (an image folder's training split).
 public struct ImageDataset: Sendable {
     public var name: String
+    /// The pictures in memory; empty when the dataset is file-backed.
     public var images: [UInt8]
+    /// The image files, in label order; empty when the pictures are in memory.
+    public var files: [String] = []
     public var labels: [Int32]
     public var channels: Int
     public var size: Int
@@ -20,7 +25,15 @@ public struct ImageDataset: Sendable {
         classNames = (0..<numClasses).map { "\($0)" }
     }
 
+    /// A dataset of image files (JPEG or PNG, RGB), read when a batch is made; `size` is the model's input size.
+    public init(name: String, files: [String], labels: [Int32], size: Int, numClasses: Int, mean: [Float], std: [Float]) {
+        precondition(files.count == labels.count)
+        self.init(name: name, images: [], labels: [], channels: 3, size: size, numClasses: numClasses, mean: mean, std: std)
+        self.files = files; self.labels = labels
+    }
+
     public var count: Int { labels.count }
+    public var isFileBacked: Bool { !files.isEmpty }
 
     /// Per channel, (x/255 − mean)/std as one multiply-add: x · scale + shift.
     public var normalization: (scale: [Float], shift: [Float]) {
@@ -30,10 +43,14 @@ public struct ImageDataset: Sendable {
 
     /// The images at `indices`, in that order.
     public func subset(_ indices: [Int]) -> ImageDataset {
-        var imgs = [UInt8](); imgs.reserveCapacity(indices.count * imageBytes)
-        for i in indices { imgs.append(contentsOf: images[(i * imageBytes)..<((i + 1) * imageBytes)]) }
         var copy = self
-        copy.images = imgs
+        if isFileBacked {
+            copy.files = indices.map { files[$0] }
+        } else {
+            var imgs = [UInt8](); imgs.reserveCapacity(indices.count * imageBytes)
+            for i in indices { imgs.append(contentsOf: images[(i * imageBytes)..<((i + 1) * imageBytes)]) }
+            copy.images = imgs
+        }
         copy.labels = indices.map { labels[$0] }
         return copy
     }

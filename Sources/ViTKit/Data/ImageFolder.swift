@@ -3,8 +3,9 @@ import Foundation
 
 /// torchvision's / timm's ImageFolder: `root/<split>/<class>/<image>`, class index = position of the class folder
 /// among the sorted folder names of the training split. JPEG (TurboJPEG) and PNG (libpng) files, greyscale and
-/// RGBA converted to RGB; each image passes timm's eval transform (shorter side to ⌊size/cropPct⌋, centre crop)
-/// once, on load, in parallel, and is kept in memory at the model's size.
+/// RGBA converted to RGB. The training split is read batch by batch by the training loader; the evaluation split
+/// passes timm's eval transform (shorter side to ⌊size/cropPct⌋, centre crop) once, on load, in parallel, and is
+/// kept in memory at the model's size.
 public enum ImageFolder {
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
@@ -44,10 +45,10 @@ public enum ImageFolder {
         return classes
     }
 
-    /// Loads a split. `classes` (from the training split) fixes the label of each folder; nil reads them here.
-    /// Returns the dataset and the paths of images skipped as undecodable (only with `skipBadImages`).
-    public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
-        -> (dataset: ImageDataset, skipped: [String]) {
+    /// The split's image files, class by class (sorted folder names), files sorted, with their labels.
+    /// `classes` (from the training split) fixes the label of each folder; nil reads them here.
+    public static func files(root: String, train: Bool, classes: [String]? = nil) throws
+        -> (files: [(path: String, label: Int32)], classes: [String]) {
         let folder = try splitFolder(root: root, train: train)
         let found = try classNames(in: folder)
         let classes = classes ?? found
@@ -64,25 +65,44 @@ public enum ImageFolder {
             }
             files += images.map { ((dir as NSString).appendingPathComponent($0), Int32(label)) }
         }
+        return (files, classes)
+    }
+
+    /// Loads a split. The training split stays on disk: the training loader decodes each image when its batch is
+    /// made and crops and resizes the original picture (timm's semantics), so a folder need not fit in memory.
+    /// The evaluation split passes timm's eval transform once, here, and is kept at the model's size.
+    ///
+    /// A file that does not decode is an error naming it, on load for the evaluation split, when its batch is made
+    /// for the training split. With `skipBadImages` every file of either split is decoded here, and those that
+    /// fail are left out; their paths are returned.
+    public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
+        -> (dataset: ImageDataset, skipped: [String]) {
+        let (files, classes) = try files(root: root, train: train, classes: classes)
         let n = files.count, bytes = 3 * o.size * o.size
-        var pixels = [UInt8](repeating: 0, count: n * bytes)
+        let decodeAll = !train || o.skipBadImages
+        var pixels = [UInt8](repeating: 0, count: train ? 0 : n * bytes)
         let threads = max(1, o.threads)
         var failures = [[(Int, String)]](repeating: [], count: threads)
-        pixels.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            failures.withUnsafeMutableBufferPointer { fail in
-                let failBase = fail.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    for i in stride(from: t, to: n, by: threads) {
-                        do {
-                            let img = try decode(files[i].path).evalTransform(size: o.size, cropPct: o.cropPct, filter: o.filter)
-                            let plane = o.size * o.size, dst = base + i * bytes
-                            for p in 0..<plane {
-                                dst[p] = img.pixels[3 * p]; dst[plane + p] = img.pixels[3 * p + 1]
-                                dst[2 * plane + p] = img.pixels[3 * p + 2]
+        if decodeAll {
+            pixels.withUnsafeMutableBufferPointer { out in
+                let base = out.baseAddress
+                failures.withUnsafeMutableBufferPointer { fail in
+                    let failBase = fail.baseAddress!
+                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                        let decoder = ImageDecoder()
+                        for i in stride(from: t, to: n, by: threads) {
+                            do {
+                                let picture = try decoder.decode(path: files[i].path)
+                                if train { continue }  // training split: only checked
+                                let img = RGBImage(picture).evalTransform(size: o.size, cropPct: o.cropPct, filter: o.filter)
+                                let plane = o.size * o.size, dst = base! + i * bytes
+                                for p in 0..<plane {
+                                    dst[p] = img.pixels[3 * p]; dst[plane + p] = img.pixels[3 * p + 1]
+                                    dst[2 * plane + p] = img.pixels[3 * p + 2]
+                                }
+                            } catch {
+                                failBase[t].append((i, "\(error)"))
                             }
-                        } catch {
-                            failBase[t].append((i, "\(error)"))
                         }
                     }
                 }
@@ -93,21 +113,22 @@ public enum ImageFolder {
             throw ViTKitError("\(first.1)\(failed.count > 1 ? " (and \(failed.count - 1) more bad images)" : "")"
                 + "; --skip-bad-images skips and counts them")
         }
-        let keep = Set(failed.map(\.0))
-        var d = ImageDataset(name: "folder-\(train ? "train" : "eval")", images: pixels, labels: files.map(\.label),
-                             channels: 3, size: o.size, numClasses: classes.count, mean: o.mean, std: o.std)
-        if !keep.isEmpty { d = d.subset((0..<n).filter { !keep.contains($0) }) }
+        let name = "folder-\(train ? "train" : "eval")"
+        var d = train
+            ? ImageDataset(name: name, files: files.map(\.path), labels: files.map(\.label), size: o.size,
+                           numClasses: classes.count, mean: o.mean, std: o.std)
+            : ImageDataset(name: name, images: pixels, labels: files.map(\.label), channels: 3, size: o.size,
+                           numClasses: classes.count, mean: o.mean, std: o.std)
+        let bad = Set(failed.map(\.0))
+        if !bad.isEmpty { d = d.subset((0..<n).filter { !bad.contains($0) }) }
         d.classNames = classes
         return (d, failed.map { files[$0.0].path })
     }
 
-    /// A JPEG or PNG file (chosen by its first bytes) as RGB.
+    /// A JPEG or PNG file (told by its first bytes) as RGB.
     public static func decode(_ path: String) throws -> RGBImage {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ViTKitError("cannot read image \(path)") }
-        let bytes = [UInt8](data)
-        if bytes.starts(with: [0xFF, 0xD8]) { return try JPEG.decode(bytes, what: path) }
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try RGBImage.decodePNG(bytes, what: path) }
-        throw ViTKitError("cannot decode image \(path): not a JPEG or PNG file (its first bytes are "
-            + "\(bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+        let decoder = ImageDecoder()
+        // the decoded picture lives in the decoder: keep it until the copy is made
+        return try withExtendedLifetime(decoder) { RGBImage(try decoder.decode(path: path)) }
     }
 }

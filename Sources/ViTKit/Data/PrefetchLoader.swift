@@ -1,13 +1,16 @@
 import Foundation
 import Synchronization
 
-/// Training batches prepared ahead on background threads: each image is transformed as bytes (`TrainTransform`)
-/// and normalised into one of `depth` preallocated batch slots while the model trains on an earlier one.
+/// Training batches prepared ahead on background threads: each image is decoded (for a file-backed dataset),
+/// transformed as bytes (`TrainTransform`) and normalised into one of `depth` preallocated batch slots while the
+/// model trains on an earlier one. Memory is bounded: `depth` batches, and per thread buffers as large as the
+/// largest picture seen.
 ///
 /// Worker `k` of `workers` prepares batches k, k + workers, …; batch b lives in slot b mod depth, and depth is a
 /// multiple of the worker count, so a slot is only ever waited for by one worker. Every image draws from its own
 /// random stream (seed, epoch, position in the epoch), so the batches do not depend on the number of workers.
-/// With 0 workers the batch is prepared in the caller's thread when it is asked for.
+/// With 0 workers the batch is prepared in the caller's thread when it is asked for. A picture that fails to
+/// decode stops its worker, and `next()` throws the error for the batch that needed it.
 public final class PrefetchLoader: @unchecked Sendable {
     public let dataset: ImageDataset
     public let batchSize: Int
@@ -19,6 +22,8 @@ public final class PrefetchLoader: @unchecked Sendable {
     private let images: [AlignedBuffer]
     private let labels: [UnsafeMutablePointer<Int32>]
     private let free: [DispatchSemaphore], ready: [DispatchSemaphore]
+    /// Why a slot's batch could not be made; written before its `ready` signal, read after the wait.
+    private var failures: [Error?]
     private let workspaces: [TrainTransform.Workspace]
     private let scale: [Float], shift: [Float]
     private let cancelled = Atomic<Bool>(false)
@@ -38,6 +43,7 @@ public final class PrefetchLoader: @unchecked Sendable {
         labels = (0..<self.depth).map { _ in UnsafeMutablePointer<Int32>.allocate(capacity: batchSize) }
         free = (0..<self.depth).map { _ in DispatchSemaphore(value: 1) }
         ready = (0..<self.depth).map { _ in DispatchSemaphore(value: 0) }
+        failures = Array(repeating: nil, count: self.depth)
         workspaces = (0..<w).map { _ in TrainTransform.Workspace(channels: dataset.channels, size: dataset.size) }
         (scale, shift) = dataset.normalization
     }
@@ -64,7 +70,13 @@ public final class PrefetchLoader: @unchecked Sendable {
                     let slot = b % self.depth
                     self.free[slot].wait()
                     if self.cancelled.load(ordering: .acquiring) { break }
-                    self.prepare(batch: b, slot: slot, workspace: self.workspaces[k])
+                    do {
+                        try self.prepare(batch: b, slot: slot, workspace: self.workspaces[k])
+                    } catch {
+                        self.failures[slot] = error
+                        self.ready[slot].signal()
+                        break
+                    }
                     self.ready[slot].signal()
                     b += self.workers
                 }
@@ -77,14 +89,16 @@ public final class PrefetchLoader: @unchecked Sendable {
     }
 
     /// The next batch of the epoch (waits until it is ready): normalised images [batch × C × H × W] and labels.
-    /// They stay valid until `release()`, which must come before the next `next()`.
-    public func next() -> (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
+    /// They stay valid until `release()`, which must come before the next `next()`. Throws when a picture of
+    /// the batch could not be read; the epoch is then over.
+    public func next() throws -> (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
         precondition(nextBatch < steps, "no batch left in this epoch")
         let slot = nextBatch % depth
         if workers == 0 {
-            prepare(batch: nextBatch, slot: slot, workspace: workspaces[0])
+            try prepare(batch: nextBatch, slot: slot, workspace: workspaces[0])
         } else {
             ready[slot].wait()
+            if let failure = failures[slot] { throw failure }
         }
         return (images[slot].pointer, labels[slot])
     }
@@ -105,18 +119,20 @@ public final class PrefetchLoader: @unchecked Sendable {
         // back to every slot free, none ready
         for s in ready { while s.wait(timeout: .now()) == .success {} }
         for s in free { while s.wait(timeout: .now()) == .success {}; s.signal() }
+        for i in failures.indices { failures[i] = nil }
     }
 
-    /// Transforms and normalises the images of batch `b` into `slot`.
-    private func prepare(batch b: Int, slot: Int, workspace: TrainTransform.Workspace) {
+    /// Decodes (file-backed), transforms and normalises the images of batch `b` into `slot`.
+    private func prepare(batch b: Int, slot: Int, workspace: TrainTransform.Workspace) throws {
         let ds = dataset, n = ds.imageBytes, s = ds.size, c = ds.channels
         let dst = images[slot].pointer, lab = labels[slot]
-        ds.images.withUnsafeBufferPointer { src in
+        try ds.images.withUnsafeBufferPointer { src in
             for j in 0..<batchSize {
                 let position = b * batchSize + j, i = order[position]
                 lab[j] = ds.labels[i]
                 var rng = RNG.stream(seed: seed, 5, UInt64(epoch) << 32 | UInt64(position))
-                let input = PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * n), width: s, height: s, channels: c)
+                let input = ds.isFileBacked ? try workspace.decoder.decode(path: ds.files[i])
+                    : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * n), width: s, height: s, channels: c)
                 let out = PlanarImage(workspace.output, width: s, height: s, channels: c)
                 transform(input, into: out, workspace: workspace, rng: &rng)
                 let to = dst + j * n

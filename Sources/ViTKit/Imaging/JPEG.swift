@@ -5,21 +5,9 @@ import Foundation
 public enum JPEG {
     /// Decodes a JPEG (colour or greyscale) to 8-bit RGB. `what` names the source in errors.
     public static func decode(_ bytes: [UInt8], what: String) throws -> RGBImage {
-        guard let handle = tjInitDecompress() else { throw ViTKitError("\(what): TurboJPEG could not start") }
-        defer { tjDestroy(handle) }
-        var w: Int32 = 0, h: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
-        if tjDecompressHeader3(handle, bytes, UInt(bytes.count), &w, &h, &subsamp, &colorspace) != 0 {
-            throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))")
-        }
-        guard w > 0, h > 0 else { throw ViTKitError("cannot decode JPEG \(what): it is \(w)×\(h) pixels") }
-        var out = RGBImage(width: Int(w), height: Int(h))
-        let status = out.pixels.withUnsafeMutableBufferPointer {
-            tjDecompress2(handle, bytes, UInt(bytes.count), $0.baseAddress, w, 3 * w, h, Int32(TJPF_RGB.rawValue),
-                          TJFLAG_ACCURATEDCT)
-        }
-        // TurboJPEG also fails on warnings such as a truncated file: Pillow refuses those too
-        if status != 0 { throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))") }
-        return out
+        let decoder = ImageDecoder()
+        // the decoded picture lives in the decoder: keep it until the copy is made
+        return try withExtendedLifetime(decoder) { try bytes.withUnsafeBytes { RGBImage(try decoder.decodeJPEG($0, what: what)) } }
     }
 
     /// Encodes 8-bit RGB as a baseline JPEG (4:4:4 chroma, `quality` 1…100).

@@ -38,6 +38,12 @@ extension RGBImage {
         return out
     }
 
+    /// A copy of a three-channel planar picture.
+    public init(_ planar: PlanarImage) {
+        precondition(planar.channels == 3)
+        self.init(planes: planar.pixels, width: planar.width, height: planar.height)
+    }
+
     /// The picture from three planes of `width`×`height` bytes.
     public init(planes: UnsafePointer<UInt8>, width: Int, height: Int) {
         self.init(width: width, height: height)

@@ -74,7 +74,7 @@ public struct RGBImage: Equatable {
             png_image_write_to_file(&image, tmp, 0, $0.baseAddress, png_int_32(channels * width), nil)
         }
         if ok == 0 {
-            let why = message(&image)
+            let why = ImageDecoder.message(&image)
             png_image_free(&image); unlink(tmp)
             throw ViTKitError("cannot write PNG \(path): \(why)")
         }
@@ -96,30 +96,8 @@ public struct RGBImage: Equatable {
 
     /// `readPNG` of bytes already in memory; `what` names the source in errors.
     public static func decodePNG(_ bytes: [UInt8], what path: String) throws -> RGBImage {
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        if png_image_begin_read_from_memory(&image, bytes, bytes.count) == 0 {
-            let why = message(&image)
-            png_image_free(&image)
-            throw ViTKitError("cannot read image \(path): \(why) (expected a PNG file)")
-        }
-        image.format = png_uint_32(vitkit_png_format_rgba)
-        let w = Int(image.width), h = Int(image.height)
-        var rgba = [UInt8](repeating: 0, count: 4 * w * h)
-        let ok = rgba.withUnsafeMutableBufferPointer {
-            png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(4 * w), nil)
-        }
-        if ok == 0 {
-            let why = message(&image)
-            png_image_free(&image)
-            throw ViTKitError("cannot read image \(path): \(why)")
-        }
-        var out = RGBImage(width: w, height: h)
-        for i in 0..<(w * h) { out.pixels[3 * i] = rgba[4 * i]; out.pixels[3 * i + 1] = rgba[4 * i + 1]; out.pixels[3 * i + 2] = rgba[4 * i + 2] }
-        return out
-    }
-
-    private static func message(_ image: inout png_image) -> String {
-        withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let decoder = ImageDecoder()
+        // the decoded picture lives in the decoder: keep it until the copy is made
+        return try withExtendedLifetime(decoder) { try bytes.withUnsafeBytes { RGBImage(try decoder.decodePNG($0, what: path)) } }
     }
 }

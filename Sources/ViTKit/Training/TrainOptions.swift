@@ -43,9 +43,8 @@ public struct TrainOptions: Sendable {
 
     /// The per-image transform for a dataset with this `mean` (RandAugment fills with it).
     public func trainTransform(mean: [Float]) throws -> TrainTransform {
-        let noCrop = scale == (1, 1) && ratio == (1, 1)
-        return TrainTransform(
-            crop: noCrop ? nil : RandomResizedCrop(scale: scale, ratio: ratio, interpolation: trainInterpolation),
+        TrainTransform(
+            crop: RandomResizedCrop(scale: scale, ratio: ratio, interpolation: trainInterpolation),
             hflip: hflip,
             randAugment: try autoAugment.map { try RandAugment(config: $0, mean: mean, interpolation: trainInterpolation) },
             colorJitter: ColorJitter(brightness: colorJitter.0, contrast: colorJitter.1, saturation: colorJitter.2))

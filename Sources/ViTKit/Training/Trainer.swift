@@ -30,6 +30,12 @@ public final class Trainer {
     @discardableResult
     public func fit(train: ImageDataset, test: ImageDataset?) throws -> [EpochStats] {
         let o = options, pool = model.pool
+        let c = model.config
+        for (d, role) in [(train, "training"), (test, "evaluation")] {
+            guard let d, d.size != c.imgSize || d.channels != c.inChans else { continue }
+            throw ViTKitError("the \(role) data \(d.name) has \(d.channels)×\(d.size)×\(d.size) pictures; the model expects "
+                + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
+        }
         if train.count < o.batchSize {
             throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
         }
@@ -55,7 +61,10 @@ public final class Trainer {
             var lossSum = 0.0
             loader.start(epoch: epoch, order: order)
             for s in 0..<steps {
-                let batch = loader.next()
+                let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
+                do { batch = try loader.next() } catch {
+                    throw ViTKitError("training stopped at epoch \(epoch + 1), step \(s + 1): \(error)")
+                }
                 defer { loader.release() }
                 if o.erasing.active {
                     let per = train.imageBytes

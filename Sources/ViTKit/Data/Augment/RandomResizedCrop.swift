@@ -13,6 +13,9 @@ public struct RandomResizedCrop: Sendable, Equatable {
         self.interpolation = interpolation
     }
 
+    /// Scale and ratio (1, 1): the largest centred square (the whole of a square picture).
+    public var isFull: Bool { scaleMin == 1 && scaleMax == 1 && ratioMin == 1 && ratioMax == 1 }
+
     /// The crop (top, left, height, width) for a `width`×`height` picture (torchvision's `get_params`).
     public func params(width: Int, height: Int, rng: inout RNG) -> (top: Int, left: Int, height: Int, width: Int) {
         let area = Double(width * height)
@@ -43,6 +46,10 @@ public struct RandomResizedCrop: Sendable, Equatable {
     /// Crops `src` as drawn and resizes it into `dst` (`cropBuffer` holds the crop; it needs `src.count` bytes).
     public func callAsFunction(_ src: PlanarImage, into dst: PlanarImage, cropBuffer: UnsafeMutablePointer<UInt8>,
                                workspace: ResizeWorkspace, rng: inout RNG) {
+        if isFull && src.width == src.height && dst.width == src.width && dst.height == src.height {
+            dst.copy(from: src)  // the whole picture at its own size, whatever is drawn: draw nothing
+            return
+        }
         let p = params(width: src.width, height: src.height, rng: &rng)
         let filter = interpolation ?? (rng.uniformDouble() < 0.5 ? .bilinear : .bicubic)
         if p.width == src.width && p.height == src.height && dst.width == src.width && dst.height == src.height {
