@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         With no --data-dir it trains on a generated dataset, so it runs anywhere with no download.
         Prints one line per epoch (epoch=… lr=… train_loss=… test_loss=… test_acc=… seconds=…), a live progress
-        line on a terminal, and writes summary.csv, last.safetensors and model_best.safetensors to --output.
+        line on a terminal, and writes summary.csv, last.safetensors and model_best.safetensors (weights that timm
+        loads) and train_state.safetensors (what --resume continues from) to --output.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -52,6 +53,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Evaluate every N epochs (and after the last).") var evalEvery = 1
     @Option(help: "Output folder (summary.csv, checkpoints).") var output = "runs/train"
+    @Option(help: ArgumentHelp("Continue the run saved in this folder (its train_state.safetensors) or file, from the epoch after "
+        + "its last; with the same settings, it ends with the same weights as a run never stopped.", valueName: "dir"))
+    var resume: String? = nil
+    @Flag(help: "With --resume, start AdamW afresh instead of restoring its moments and step (timm's --no-resume-opt).")
+    var noResumeOpt = false
 
     func validate() throws {
         func check(_ ok: Bool, _ msg: @autoclosure () -> String) throws { if !ok { throw ValidationError(msg()) } }
@@ -82,6 +88,7 @@ struct TrainCommand: ParsableCommand {
         try check(workers >= 0, "--workers must be 0 or more, got \(workers)")
         do { _ = try options.trainTransform(mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
+        try check(resume != nil || !noResumeOpt, "--no-resume-opt needs --resume")
         do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
 
@@ -113,14 +120,24 @@ struct TrainCommand: ParsableCommand {
             }
             let pool = ThreadPool(threads: threadOptions.threads)
             let vit = try VisionTransformer(config: config, pool: pool)
-            var rng = RNG(seed: seed)
             let initMode = try initArguments.mode()
-            let impulse = try vit.initialize(initMode, options: initArguments.options, rng: &rng)
-            for r in impulse {
-                print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
-                    + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
-            }
             let trainer = Trainer(model: vit, options: options)
+            if let resume {
+                var isDir: ObjCBool = false
+                let path = FileManager.default.fileExists(atPath: resume, isDirectory: &isDir) && isDir.boolValue
+                    ? Trainer.trainingStatePath(in: resume) : resume
+                let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
+                print("# resumed from \(path) after epoch \(trainer.startEpoch)"
+                    + (noResumeOpt ? " (weights only: AdamW starts afresh)" : ""))
+                for k in changed.keys.sorted() { print("# resume: \(k) was \(changed[k]!.0), now \(changed[k]!.1)") }
+            } else {
+                var rng = RNG(seed: seed)
+                let impulse = try vit.initialize(initMode, options: initArguments.options, rng: &rng)
+                for r in impulse {
+                    print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
+                        + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
+                }
+            }
             trainer.checkpointMetadata = initArguments.metadata.merging(["seed": "\(seed)"]) { $1 }
             try writeArgs(config: config)
             let tty = isatty(fileno(stderr)) != 0
@@ -155,7 +172,7 @@ struct TrainCommand: ParsableCommand {
             "aa": o.autoAugment ?? "none", "scale": "\(scale)", "ratio": "\(ratio)",
             "train_interpolation": trainInterpolation, "color_jitter": "\(colorJitter)", "workers": workers,
             "reprob": o.erasing.prob, "remode": o.erasing.mode.rawValue, "recount": o.erasing.count, "seed": o.seed, "eval_every": o.evalEvery,
-            "threads": threadOptions.threads, "output": output,
+            "threads": threadOptions.threads, "output": output, "resume": resume ?? "", "no_resume_opt": noResumeOpt,
         ]
         for (k, v) in recipe { args[k] = "\(v)" }
         args.merge(initArguments.metadata) { $1 }

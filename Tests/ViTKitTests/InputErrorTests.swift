@@ -109,11 +109,7 @@ final class InputErrorTests: XCTestCase {
 
     /// The real binary: a clear one-line error on stderr and a non-zero exit code, no crash.
     func testBinaryExitsNonZeroWithOneLine() throws {
-        // the test bundle sits in the build products folder next to the vitkit binary
-        let products = Bundle(for: Self.self).bundleURL
-        let bin = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("vitkit") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? products.appendingPathComponent("vitkit")
-        guard FileManager.default.fileExists(atPath: bin.path) else { XCTFail("vitkit binary not built at \(bin.path)"); return }
+        let bin = try vitkitBinary()
         func run(_ args: [String]) throws -> (Int32, String) {
             let p = Process(), err = Pipe()
             p.executableURL = bin; p.arguments = args; p.standardError = err; p.standardOutput = Pipe()

@@ -40,6 +40,17 @@ func assertClose(_ actual: [Float], _ expected: [Float], tol: Float, floor: Floa
 }
 
 extension XCTestCase {
+    /// The built `vitkit` binary: the test bundle sits in the build products folder next to it.
+    func vitkitBinary(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let products = Bundle(for: Self.self).bundleURL
+        guard let bin = [products, products.deletingLastPathComponent()].map({ $0.appendingPathComponent("vitkit") })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            XCTFail("vitkit binary not built next to \(products.path)", file: file, line: line)
+            throw ViTKitError("no vitkit binary")
+        }
+        return bin
+    }
+
     /// A fresh folder under the system's temporary directory, removed when the test ends.
     func temporaryDirectory() throws -> String {
         let dir = NSTemporaryDirectory() + "vitkit-test-\(UUID().uuidString)"

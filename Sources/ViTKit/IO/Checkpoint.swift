@@ -1,17 +1,25 @@
 import Foundation
 
 /// Model checkpoints: a safetensors file with timm's state_dict keys and shapes (so `timm` can load the
-/// weights), plus the ViTKit config in the metadata.
+/// weights), plus the ViTKit config in the metadata. `TrainingState` files add what an exact resume needs.
 public enum Checkpoint {
     /// Saves the model's parameters (and the fixed sin-cos `pos_embed` is left out, as the reference code does).
     public static func save(_ model: VisionTransformer, to path: String, extra: [String: String] = [:]) throws {
-        let tensors = model.table.entries.map { e in
-            (e.name, SafeTensors.Tensor(shape: e.shape, values: Array(model.parameter(e.name)!)))
-        }
         var meta = extra
         meta["format"] = "pt"
-        meta["vitkit_config"] = String(data: try JSONEncoder().encode(model.config), encoding: .utf8)!
-        try SafeTensors.write(path: path, tensors: tensors, metadata: meta)
+        meta["vitkit_config"] = try json(model.config)
+        try SafeTensors.write(path: path, tensors: weights(model), metadata: meta)
+    }
+
+    /// JSON with sorted keys, so that the same run writes the same bytes.
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func weights(_ model: VisionTransformer, prefix: String = "") -> [(String, SafeTensors.Tensor)] {
+        model.table.entries.map { e in (prefix + e.name, SafeTensors.Tensor(shape: e.shape, values: Array(model.parameter(e.name)!))) }
     }
 
     /// Reads the config stored in a checkpoint.
@@ -22,15 +30,87 @@ public enum Checkpoint {
         return config
     }
 
-    /// Loads parameters from a checkpoint into `model`; every parameter must be present with the right shape.
+    /// Loads parameters from a checkpoint into `model`, as `load_state_dict(strict=True)`: every parameter present
+    /// with its shape, and no other tensor (a `pos_embed` for a model with the fixed sin-cos embedding, which timm
+    /// keeps in its state_dict, is allowed). All missing, unexpected and mis-shaped tensors are named at once.
     public static func load(_ model: VisionTransformer, from path: String) throws {
-        let (tensors, _) = try SafeTensors.read(path: path)
-        for e in model.table.entries {
-            guard let t = tensors[e.name] else { throw ViTKitError("checkpoint \(path) has no tensor '\(e.name)'") }
-            guard t.shape == e.shape else {
-                throw ViTKitError("checkpoint \(path): tensor '\(e.name)' has shape \(t.shape), expected \(e.shape)")
-            }
-            _ = model.parameter(e.name)!.update(from: t.values)
-        }
+        try load(model, tensors: try SafeTensors.read(path: path).tensors, what: "checkpoint \(path)")
     }
+
+    static func load(_ model: VisionTransformer, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
+        var problems: [String] = []
+        let expected = Set(model.table.entries.map { prefix + $0.name })
+        let missing = model.table.entries.filter { tensors[prefix + $0.name] == nil }.map(\.name)
+        let fixed: Set<String> = model.config.posEmbed == .sincos ? [prefix + "pos_embed"] : []
+        let unexpected = tensors.keys.filter { $0.hasPrefix(prefix) && !expected.contains($0) && !fixed.contains($0) }.sorted()
+        if !missing.isEmpty { problems.append("missing \(missing.joined(separator: ", "))") }
+        if !unexpected.isEmpty { problems.append("unexpected \(unexpected.joined(separator: ", "))") }
+        for e in model.table.entries {
+            if let t = tensors[prefix + e.name], t.shape != e.shape {
+                problems.append("'\(e.name)' has shape \(t.shape), the model expects \(e.shape)")
+            }
+        }
+        if !problems.isEmpty {
+            throw ViTKitError("\(what) does not fit model \(model.config.name): " + problems.joined(separator: "; "))
+        }
+        for e in model.table.entries { _ = model.parameter(e.name)!.update(from: tensors[prefix + e.name]!.values) }
+    }
+
+    /// Saves everything an exact resume needs in one file, so it is replaced in one step: the weights, AdamW's
+    /// moments (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, as torch names them) and, in the
+    /// metadata, the training state and the model config. Random draws are keyed by (seed, epoch), so the epoch
+    /// is all of the random state.
+    public static func saveTrainingState(_ model: VisionTransformer, optimizer: AdamW, state: TrainingState,
+                                         to path: String) throws {
+        var tensors = weights(model)
+        for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+            for e in model.table.entries {
+                tensors.append(("optimizer.\(kind).\(e.name)",
+                                SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + e.offset, count: e.count)))))
+            }
+        }
+        let meta = ["vitkit_config": try json(model.config), "train_state": try json(state)]
+        try SafeTensors.write(path: path, tensors: tensors, metadata: meta)
+    }
+
+    /// Restores a `saveTrainingState` file: the weights always, AdamW's moments and step unless `optimizer` is nil
+    /// (timm's `--no-resume-opt`). The model must have the config the file was written with.
+    @discardableResult
+    public static func loadTrainingState(_ model: VisionTransformer, optimizer: AdamW?, from path: String) throws -> TrainingState {
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        let what = "training state \(path)"
+        guard let json = meta["train_state"], let state = try? JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)),
+              let cfg = meta["vitkit_config"], let config = try? JSONDecoder().decode(ViTConfig.self, from: Data(cfg.utf8))
+        else { throw ViTKitError("\(what) has no training state in its metadata (keys 'train_state' and 'vitkit_config')") }
+        guard config == model.config else {
+            throw ViTKitError("\(what) was written for model \(config.name) (\(config)), not \(model.config.name) (\(model.config))")
+        }
+        let weights = tensors.filter { !$0.key.hasPrefix("optimizer.") }
+        try load(model, tensors: weights, what: what)
+        if let optimizer {
+            for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+                for e in model.table.entries {
+                    guard let t = tensors["optimizer.\(kind).\(e.name)"], t.shape == e.shape else {
+                        throw ViTKitError("\(what) has no optimizer.\(kind).\(e.name) of shape \(e.shape)")
+                    }
+                    (buffer.pointer + e.offset).update(from: t.values, count: e.count)
+                }
+            }
+            optimizer.step = state.optimizerStep
+        }
+        return state
+    }
+}
+
+/// Where a run stands after an epoch: what `vitkit train --resume` continues from.
+public struct TrainingState: Codable, Sendable, Equatable {
+    /// Epochs finished.
+    public var epoch: Int
+    /// AdamW updates made.
+    public var optimizerStep: Int
+    /// Best evaluation top-1 so far (what `model_best` holds).
+    public var bestTop1: Double?
+    public var history: [EpochStats]
+    /// The run's recipe, to report what a resumed command changes.
+    public var settings: [String: String]
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The safetensors file format (what timm and Hugging Face load): an 8-byte little-endian header length, a JSON
-/// header naming each tensor's dtype, shape and byte range, then the raw little-endian data. Only F32 here.
+/// header naming each tensor's dtype, shape and byte range, then the raw little-endian data. F32 is written;
+/// F32, F16 and BF16 are read (as Float).
 public enum SafeTensors {
     public struct Tensor: Sendable {
         public var shape: [Int]
@@ -9,38 +10,82 @@ public enum SafeTensors {
         public init(shape: [Int], values: [Float]) { self.shape = shape; self.values = values }
     }
 
-    /// Reads every F32 tensor of the file at `path` and its `__metadata__` strings.
+    /// Reads every tensor of the file at `path` and its `__metadata__` strings.
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ViTKitError("safetensors file \(path) does not exist or cannot be read")
         }
-        guard data.count >= 8 else { throw ViTKitError("safetensors file \(path) has \(data.count) bytes: too short for a header") }
-        let headerLen = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard headerLen > 0, 8 + headerLen <= data.count,
-              let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLen))) as? [String: Any]
-        else { throw ViTKitError("safetensors file \(path) has a bad header (length \(headerLen), file \(data.count) bytes)") }
+        return try parse(data, what: "safetensors file \(path)")
+    }
+
+    /// Parses safetensors bytes; `what` names them in errors. Every malformed input is an error, never a crash.
+    public static func parse(_ data: Data, what: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        guard data.count >= 8 else { throw ViTKitError("\(what) has \(data.count) bytes: too short for the 8-byte header length") }
+        let rawLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard rawLength <= UInt64(data.count - 8) else {
+            throw ViTKitError("\(what): the header length is \(rawLength) bytes but the file has only \(data.count - 8) after it; "
+                + "the file is truncated or not safetensors")
+        }
+        let headerLength = Int(rawLength), base = 8 + headerLength
+        let json = data.subdata(in: data.startIndex + 8..<data.startIndex + base)
+        guard let object = try? JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed]) else {
+            throw ViTKitError("\(what): the \(headerLength)-byte header is not valid JSON")
+        }
+        guard let header = object as? [String: Any] else {
+            throw ViTKitError("\(what): the header is JSON but not an object (expected {\"name\": {\"dtype\", \"shape\", \"data_offsets\"}, …})")
+        }
         var tensors: [String: Tensor] = [:], metadata: [String: String] = [:]
+        var ranges: [(name: String, range: Range<Int>)] = []
+        let available = data.count - base
         for (name, value) in header {
-            if name == "__metadata__" { metadata = value as? [String: String] ?? [:]; continue }
+            if name == "__metadata__" {
+                guard let m = value as? [String: String] else { throw ViTKitError("\(what): __metadata__ is not a map of strings") }
+                metadata = m
+                continue
+            }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
-            else { throw ViTKitError("safetensors file \(path): entry '\(name)' is malformed") }
-            guard dtype == "F32" else { throw ViTKitError("safetensors file \(path): tensor '\(name)' is \(dtype), expected F32") }
-            let begin = 8 + headerLen + offsets[0], end = 8 + headerLen + offsets[1]
-            let count = shape.reduce(1, *)
-            guard end <= data.count, end - begin == count * 4 else {
-                throw ViTKitError("safetensors file \(path): tensor '\(name)' byte range \(offsets) does not fit shape \(shape) "
-                    + "and file size \(data.count); the file is truncated or corrupt")
+            else { throw ViTKitError("\(what): entry '\(name)' is malformed (expected dtype, shape and two data_offsets)") }
+            guard let width = ["F32": 4, "F16": 2, "BF16": 2][dtype] else {
+                throw ViTKitError("\(what): tensor '\(name)' is \(dtype); ViTKit reads F32, F16 and BF16")
             }
+            var count = 1
+            for d in shape {
+                let (c, overflow) = count.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow else { throw ViTKitError("\(what): tensor '\(name)' has an impossible shape \(shape)") }
+                count = c
+            }
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
+                throw ViTKitError("\(what): tensor '\(name)' has byte range \(offsets), outside the \(available) data bytes; "
+                    + "the file is truncated or corrupt")
+            }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: width)
+            guard !overflow, offsets[1] - offsets[0] == bytes else {
+                throw ViTKitError("\(what): tensor '\(name)' has byte range \(offsets) (\(offsets[1] - offsets[0]) bytes), "
+                    + "but shape \(shape) of \(dtype) needs \(overflow ? "more than Int.max" : "\(bytes)")")
+            }
+            ranges.append((name, offsets[0]..<offsets[1]))
+            let begin = data.startIndex + base + offsets[0]
             var values = [Float](repeating: 0, count: count)
-            _ = values.withUnsafeMutableBytes { dst in data.copyBytes(to: dst, from: begin..<end) }
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                let src = raw.baseAddress! + (begin - data.startIndex)
+                switch dtype {
+                case "F32": for i in 0..<count { values[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                case "BF16": for i in 0..<count { values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+                default: for i in 0..<count { values[i] = Float(Float16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+                }
+            }
             tensors[name] = Tensor(shape: shape, values: values)
+        }
+        ranges.sort { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.range.overlaps(b.range) {
+            throw ViTKitError("\(what): tensors '\(a.name)' \(a.range) and '\(b.name)' \(b.range) overlap")
         }
         return (tensors, metadata)
     }
 
-    /// Writes `tensors` (in the given order) to `path` atomically: a temporary file in the same folder, then a rename.
-    public static func write(path: String, tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws {
+    /// The file's bytes for `tensors` (in the given order): header padded to 8 bytes, then F32 data.
+    public static func encode(tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
@@ -55,14 +100,12 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
         for (_, t) in tensors { t.values.withUnsafeBytes { out.append(contentsOf: $0) } }
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: out) else {
-            throw ViTKitError("cannot write \(tmp): check that the folder exists and is writable")
-        }
-        if rename(tmp, path) != 0 {
-            let err = String(cString: strerror(errno))
-            unlink(tmp)
-            throw ViTKitError("cannot rename \(tmp) to \(path): \(err)")
-        }
+        return out
+    }
+
+    /// Writes `tensors` (in the given order) to `path` so that a crash at any moment leaves either the old file or
+    /// the new one: a temporary file in the same folder, flushed to disk, then renamed over `path`.
+    public static func write(path: String, tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws {
+        try DurableFile.write(try encode(tensors: tensors, metadata: metadata), to: path)
     }
 }

@@ -4,7 +4,8 @@
 /// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do.
 public final class AdamW {
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
-    public private(set) var step = 0
+    /// Updates made (t in the bias corrections).
+    public internal(set) var step = 0
     public let m: AlignedBuffer, v: AlignedBuffer
     private let segments: [(range: Range<Int>, decays: Bool)]
 

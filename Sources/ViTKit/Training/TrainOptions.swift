@@ -50,13 +50,25 @@ public struct TrainOptions: Sendable {
             colorJitter: ColorJitter(brightness: colorJitter.0, contrast: colorJitter.1, saturation: colorJitter.2))
     }
 
+    /// The recipe as strings (what a training state records, so a resume can say what changed).
+    public var settings: [String: String] {
+        ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": "\(lr)", "min_lr": "\(minLR)", "warmup_lr": "\(warmupLR)",
+         "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)", "opt_eps": "\(optEps)",
+         "betas": "\(beta1) \(beta2)", "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)", "hflip": "\(hflip)",
+         "aa": autoAugment ?? "none", "scale": "\(scale.0) \(scale.1)", "ratio": "\(ratio.0) \(ratio.1)",
+         "train_interpolation": trainInterpolation?.rawValue ?? "random",
+         "color_jitter": "\(colorJitter.0) \(colorJitter.1) \(colorJitter.2)",
+         "mixup": "\(mixup.mixupAlpha) \(mixup.cutmixAlpha) \(mixup.prob) \(mixup.switchProb)",
+         "reprob": "\(erasing.prob) \(erasing.mode.rawValue) \(erasing.count)", "seed": "\(seed)"]
+    }
+
     public var scheduler: CosineLRScheduler {
         CosineLRScheduler(baseLR: lr, minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs, epochs: epochs)
     }
 }
 
 /// What one epoch measured.
-public struct EpochStats: Sendable, Equatable {
+public struct EpochStats: Codable, Sendable, Equatable {
     public var epoch: Int
     public var lr: Double
     public var trainLoss: Double

@@ -16,6 +16,9 @@ public final class Trainer {
     public var checkpointMetadata: [String: String] = [:]
     /// Per-step training losses, in order (what the determinism test compares).
     public private(set) var stepLosses: [Float] = []
+    /// Epochs already done (set by `resume`): `fit` continues with the next one.
+    public private(set) var startEpoch = 0
+    private var bestTop1: Double?
 
     public init(model: VisionTransformer, options: TrainOptions) {
         self.model = model
@@ -25,10 +28,26 @@ public final class Trainer {
     }
 
     public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
+    /// The file `--resume` reads: weights, optimizer moments and training state, replaced in one step per epoch.
+    public var trainingStatePath: String? { options.outputDir.map { Self.trainingStatePath(in: $0) } }
+    public static func trainingStatePath(in dir: String) -> String { (dir as NSString).appendingPathComponent("train_state.safetensors") }
 
-    /// Trains on `train`, evaluating on `test` when given. Throws when the loss stops being finite.
+    /// Continues the run saved in `path` (a `train_state.safetensors`): its weights, its history and epoch count,
+    /// and, unless `optimizerState` is false (timm's `--no-resume-opt`), AdamW's moments and step. Returns the
+    /// settings that differ between that run and these options (name: (then, now)).
     @discardableResult
-    public func fit(train: ImageDataset, test: ImageDataset?) throws -> [EpochStats] {
+    public func resume(from path: String, optimizerState: Bool = true) throws -> [String: (String, String)] {
+        let state = try Checkpoint.loadTrainingState(model, optimizer: optimizerState ? optimizer : nil, from: path)
+        startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1
+        var changed: [String: (String, String)] = [:]
+        for (k, now) in options.settings where state.settings[k] != now { changed[k] = (state.settings[k] ?? "?", now) }
+        return changed
+    }
+
+    /// Trains on `train`, evaluating on `test` when given, from `startEpoch` to the last epoch, or only up to epoch
+    /// `stopAfter` (as if interrupted there). Throws when the loss stops being finite.
+    @discardableResult
+    public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
         let o = options, pool = model.pool
         let c = model.config
         for (d, role) in [(train, "training"), (test, "evaluation")] {
@@ -47,10 +66,16 @@ public final class Trainer {
         var mixup = o.mixup
         mixup.smoothing = o.smoothing
         let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
-        if let dir = o.outputDir { try writeSummaryHeader(dir) }
+        if let dir = o.outputDir {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            DurableFile.removeStale(in: dir)
+            // a resumed run rewrites the rows it resumes from: the saved history is the record, whatever a
+            // stop between two writes left in the file
+            try writeSummaryHeader(dir)
+            for s in history { try appendSummary(dir, s) }
+        }
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
-        var bestTop1 = -1.0
-        for epoch in 0..<o.epochs {
+        for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
             let lr = o.scheduler.lr(epoch: epoch)
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
@@ -108,13 +133,18 @@ public final class Trainer {
             }
             history.append(stats)
             log(Self.line(stats))
+            let improved = stats.testTop1.map { top1 in bestTop1.map { top1 > $0 } ?? true } ?? false
+            if improved { bestTop1 = stats.testTop1 }
+            startEpoch = epoch + 1
             if let dir = o.outputDir {
                 try appendSummary(dir, stats)
-                try Checkpoint.save(model, to: lastCheckpointPath!, extra: checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 })
-                if let top1 = stats.testTop1, top1 > bestTop1 {
-                    bestTop1 = top1
-                    try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"),
-                                        extra: checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 })
+                let meta = checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 }
+                try Checkpoint.saveTrainingState(model, optimizer: optimizer, state: TrainingState(
+                    epoch: epoch + 1, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
+                    settings: o.settings), to: trainingStatePath!)
+                try Checkpoint.save(model, to: lastCheckpointPath!, extra: meta)
+                if improved {
+                    try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
                 }
             }
         }

@@ -1,0 +1,215 @@
+import Foundation
+import XCTest
+@testable import ViTKit
+@testable import ViTKitCLI
+
+/// Checkpoints and resume: an interrupted-and-resumed run ends bit for bit where an uninterrupted one does, a
+/// `kill -9` never leaves an unreadable checkpoint, and bad safetensors input is a clear error, never a crash.
+final class CheckpointTests: XCTestCase {
+    func model(seed: UInt64) throws -> VisionTransformer {
+        let m = try VisionTransformer(config: TrainingTests.tinyConfig(), pool: Pools.two)
+        var rng = RNG(seed: seed)
+        try m.initialize(.timm, rng: &rng)
+        return m
+    }
+
+    /// Three epochs with every random part of the recipe on: RandAugment, flips, random crops, erasing, mixup/cutmix.
+    func options(_ dir: String, epochs: Int = 3) -> TrainOptions {
+        var o = TrainingTests.options(epochs: epochs, output: dir)
+        o.scale = (0.5, 1); o.erasing = RandomErasing(prob: 0.25)
+        o.mixup = Mixup(mixupAlpha: 0.8, cutmixAlpha: 1.0, prob: 1, switchProb: 0.5)
+        return o
+    }
+
+    func values(_ b: AlignedBuffer) -> [Float] { Array(UnsafeBufferPointer(start: b.pointer, count: b.count)) }
+
+    func trainer(_ m: VisionTransformer, _ o: TrainOptions) -> Trainer {
+        let t = Trainer(model: m, options: o)
+        t.log = { _ in }
+        return t
+    }
+
+    func testResumeEndsWithTheWeightsOfAnUninterruptedRun() throws {
+        let root = try temporaryDirectory()
+        let (train, test) = TrainingTests.data()
+        let whole = trainer(try model(seed: 1), options(root + "/a"))
+        try whole.fit(train: train, test: test)
+
+        let first = trainer(try model(seed: 1), options(root + "/b"))
+        try first.fit(train: train, test: test, stopAfter: 1)
+        XCTAssertEqual(first.history.count, 1)
+        try FileManager.default.copyItem(atPath: root + "/b/train_state.safetensors", toPath: root + "/epoch1.safetensors")
+        // as a new process: other weights in memory, so everything must come from the file
+        let rest = trainer(try model(seed: 77), options(root + "/b"))
+        XCTAssert(try rest.resume(from: root + "/b/train_state.safetensors").isEmpty, "same settings")
+        XCTAssertEqual(rest.startEpoch, 1)
+        try rest.fit(train: train, test: test)
+
+        XCTAssertEqual(values(rest.model.params), values(whole.model.params), "weights after epoch 3")
+        XCTAssertEqual(values(rest.optimizer.m), values(whole.optimizer.m))
+        XCTAssertEqual(values(rest.optimizer.v), values(whole.optimizer.v))
+        XCTAssertEqual(rest.optimizer.step, whole.optimizer.step)
+        XCTAssertEqual(rest.stepLosses, Array(whole.stepLosses.suffix(rest.stepLosses.count)))
+        XCTAssertEqual(rest.history.map { [$0.trainLoss, $0.testLoss!, $0.testTop1!, $0.lr] },
+                       whole.history.map { [$0.trainLoss, $0.testLoss!, $0.testTop1!, $0.lr] })
+        for file in ["summary.csv", "last.safetensors", "model_best.safetensors"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: root + "/b/" + file),
+                           FileManager.default.contents(atPath: root + "/a/" + file), file)
+        }
+
+        // --no-resume-opt: the weights and the epoch count, but AdamW starts afresh, so the run ends elsewhere
+        let fresh = trainer(try model(seed: 77), options(root + "/c"))
+        try fresh.resume(from: root + "/epoch1.safetensors", optimizerState: false)
+        XCTAssertEqual(fresh.startEpoch, 1); XCTAssertEqual(fresh.optimizer.step, 0)
+        try fresh.fit(train: train, test: test)
+        XCTAssertEqual(fresh.history.count, 3)
+        XCTAssertNotEqual(values(fresh.model.params), values(whole.model.params))
+
+        // changed settings are reported; another model is refused
+        let longer = trainer(try model(seed: 77), options(root + "/d", epochs: 4))
+        let changed = try longer.resume(from: root + "/epoch1.safetensors")
+        XCTAssertEqual(changed.mapValues { "\($0.0) → \($0.1)" }, ["epochs": "3 → 4"])
+        var other = TrainingTests.tinyConfig(); other.depth = 1
+        let wrong = trainer(try VisionTransformer(config: other, pool: Pools.one), options(root + "/e"))
+        XCTAssertThrowsError(try wrong.resume(from: root + "/epoch1.safetensors")) {
+            XCTAssert("\($0)".contains("was written for model tiny"), "\($0)")
+        }
+    }
+
+    func testTrainCommandResumes() throws {
+        let root = try temporaryDirectory()
+        func train(_ extra: [String]) throws {
+            var cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+                "train", "--depth", "1", "--embed-dim", "48", "--synthetic-train", "64", "--synthetic-test", "32",
+                "-b", "32", "--threads", "2", "--output", root, "--warmup-epochs", "1"] + extra) as? TrainCommand)
+            try cmd.run()
+        }
+        try train(["--epochs", "2"])
+        try train(["--epochs", "3", "--resume", root])
+        let rows = try String(contentsOfFile: root + "/summary.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 4, "header and epochs 0, 1, 2: \(rows)")
+        XCTAssertEqual(rows.dropFirst().map { $0.prefix(2) }, ["0,", "1,", "2,"])
+        let m = try VisionTransformer(config: try Checkpoint.config(at: root + "/last.safetensors"), pool: Pools.one)
+        XCTAssertEqual(try Checkpoint.loadTrainingState(m, optimizer: nil, from: root + "/train_state.safetensors").epoch, 3)
+        XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["train", "--no-resume-opt"]))
+    }
+
+    /// `kill -9` at random moments of a run that writes checkpoints as fast as it can: every time, the files that
+    /// are there load (a write goes to a temporary file that is flushed and renamed over the old one).
+    func testKillDuringCheckpointWritesLeavesReadableCheckpoints() throws {
+        let bin = try vitkitBinary(), root = try temporaryDirectory()
+        var rng = RNG(seed: 4)
+        var caughtWriting = 0
+        for round in 0..<10 {
+            let out = "\(root)/r\(round)", p = Process()
+            p.executableURL = bin
+            p.arguments = ["train", "--depth", "2", "--embed-dim", "96", "--synthetic-train", "32", "--synthetic-test", "32",
+                           "-b", "32", "--epochs", "100000", "--threads", "1", "--aa", "none", "--output", out]
+            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+            try p.run()
+            let state = out + "/train_state.safetensors", deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: out + "/model_best.safetensors") && Date() < deadline { usleep(2_000) }
+            usleep(UInt32(20_000 + rng.int(below: 200_000)))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let left = try FileManager.default.contentsOfDirectory(atPath: out)
+            if left.contains(where: { $0.contains(".tmp-") }) { caughtWriting += 1 }
+            let m = try VisionTransformer(config: try Checkpoint.config(at: out + "/last.safetensors"), pool: Pools.one)
+            try Checkpoint.load(m, from: out + "/last.safetensors")
+            try Checkpoint.load(m, from: out + "/model_best.safetensors")
+            let s = try Checkpoint.loadTrainingState(m, optimizer: AdamW(table: m.table), from: state)
+            XCTAssertGreaterThanOrEqual(s.epoch, 1)
+        }
+        print("kill -9 test: 10 kills, \(caughtWriting) of them in the middle of a write (a temporary file left behind)")
+    }
+
+    // MARK: safetensors input
+
+    func bytes(header: String, data: [UInt8]) -> Data {
+        var d = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array(header.utf8)); d.append(contentsOf: data)
+        return d
+    }
+
+    func parseError(_ d: Data) -> String {
+        do { _ = try SafeTensors.parse(d, what: "f"); return "(parsed)" } catch { return "\(error)" }
+    }
+
+    func testBadSafetensorsAreClearErrors() throws {
+        var long = bytes(header: "{}", data: [])
+        long.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(parseError(long), "f: the header length is 65535 bytes but the file has only 2 after it; the file is truncated or not safetensors")
+        XCTAssertEqual(parseError(Data([1, 2, 3])), "f has 3 bytes: too short for the 8-byte header length")
+        XCTAssertEqual(parseError(bytes(header: "[1, 2]", data: [])),
+                       "f: the header is JSON but not an object (expected {\"name\": {\"dtype\", \"shape\", \"data_offsets\"}, …})")
+        XCTAssertEqual(parseError(bytes(header: "{\"a\": ", data: [])), "f: the 6-byte header is not valid JSON")
+        let a = #""a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}"#
+        XCTAssertEqual(parseError(bytes(header: "{\(a), \"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+                                        data: Array(repeating: 0, count: 12))),
+                       "f: tensors 'a' 0..<8 and 'b' 4..<12 overlap")
+        XCTAssertEqual(parseError(bytes(header: "{\(a)}", data: Array(repeating: 0, count: 6))),
+                       "f: tensor 'a' has byte range [0, 8], outside the 6 data bytes; the file is truncated or corrupt")
+        XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, data: Array(repeating: 0, count: 8))),
+                       "f: tensor 'a' has byte range [0, 8] (8 bytes), but shape [3] of F32 needs 12")
+        XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#, data: Array(repeating: 0, count: 8))),
+                       "f: tensor 'a' is I64; ViTKit reads F32, F16 and BF16")
+        XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}}"#, data: [])),
+                       "f: tensor 'a' has an impossible shape [4611686018427387904, 4]")
+        // F16 and BF16 are read (timm checkpoints are often half precision): 1.5 and −2 in each
+        let half = bytes(header: #"{"h": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}, "b": {"dtype": "BF16", "shape": [2], "data_offsets": [4, 8]}}"#,
+                         data: [0x00, 0x3E, 0x00, 0xC0, 0xC0, 0x3F, 0x00, 0xC0])
+        let t = try SafeTensors.parse(half, what: "f").tensors
+        XCTAssertEqual(t["h"]?.values, [1.5, -2]); XCTAssertEqual(t["b"]?.values, [1.5, -2])
+    }
+
+    func testCheckpointThatDoesNotFitTheModelNamesEveryProblem() throws {
+        let root = try temporaryDirectory(), m = try model(seed: 1)
+        var tensors = Checkpoint.weights(m).filter { $0.0 != "head.bias" }
+        tensors.append(("extra.weight", SafeTensors.Tensor(shape: [1], values: [0])))
+        let i = try XCTUnwrap(tensors.firstIndex { $0.0 == "blocks.0.norm1.weight" })
+        tensors[i].1 = SafeTensors.Tensor(shape: [2], values: [1, 1])
+        try SafeTensors.write(path: root + "/bad.safetensors", tensors: tensors)
+        XCTAssertThrowsError(try Checkpoint.load(m, from: root + "/bad.safetensors")) {
+            XCTAssertEqual("\($0)", "checkpoint \(root)/bad.safetensors does not fit model tiny: missing head.bias; "
+                + "unexpected extra.weight; 'blocks.0.norm1.weight' has shape [2], the model expects [32]")
+        }
+        // timm keeps the fixed sin-cos embedding in its state_dict: allowed
+        var timmLike = Checkpoint.weights(m)
+        timmLike.append(("pos_embed", SafeTensors.Tensor(shape: [1, 16, 32], values: Array(repeating: 0, count: 512))))
+        try SafeTensors.write(path: root + "/timm.safetensors", tensors: timmLike)
+        XCTAssertNoThrow(try Checkpoint.load(m, from: root + "/timm.safetensors"))
+    }
+
+    /// Seeded mutation fuzzing of the safetensors parser: byte flips, truncations and splices of a valid file, in
+    /// the header and the data. Every input parses or throws; none crashes.
+    func testSafetensorsParserSurvivesMutatedInput() throws {
+        let valid = try SafeTensors.encode(tensors: [("a.weight", SafeTensors.Tensor(shape: [2, 3], values: (0..<6).map(Float.init))),
+                                                     ("b", SafeTensors.Tensor(shape: [4], values: [1, 2, 3, 4]))],
+                                           metadata: ["format": "pt"])
+        var rng = RNG(seed: 11)
+        var parsed = 0, refused = 0
+        let runs = 20_000
+        for _ in 0..<runs {
+            var d = [UInt8](valid)
+            switch rng.int(below: 4) {
+            case 0:  // flip a few bytes, mostly in the header
+                for _ in 0..<(1 + rng.int(below: 4)) {
+                    let at = rng.uniformDouble() < 0.8 ? rng.int(below: min(d.count, 8 + 200)) : rng.int(below: d.count)
+                    d[at] = UInt8(truncatingIfNeeded: rng.next())
+                }
+            case 1: d = Array(d.prefix(rng.int(below: d.count)))  // truncate
+            case 2:  // splice a digit or a JSON character into the header
+                let tokens: [String] = ["-", "9", "99999999999999999999", "[", "]", "{", "}", ",", "\"", "0", "1e308", "null"]
+                d.insert(contentsOf: Array(tokens[rng.int(below: tokens.count)].utf8), at: 8 + rng.int(below: 150))
+            default:  // rewrite the header length
+                let n = UInt64(rng.int(below: d.count + 16))
+                withUnsafeBytes(of: n.littleEndian) { d.replaceSubrange(0..<8, with: $0) }
+            }
+            do { _ = try SafeTensors.parse(Data(d), what: "fuzz"); parsed += 1 } catch { refused += 1 }
+        }
+        XCTAssertEqual(parsed + refused, runs)
+        XCTAssertGreaterThan(refused, runs / 2, "most mutants are malformed")
+        print("safetensors fuzz: \(runs) mutated inputs, \(parsed) parsed, \(refused) refused with an error, 0 crashes")
+    }
+}
