@@ -94,33 +94,42 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["train", "--no-resume-opt"]))
     }
 
-    /// `kill -9` at random moments of a run that writes checkpoints as fast as it can: every time, the files that
-    /// are there load (a write goes to a temporary file that is flushed and renamed over the old one).
+    /// `kill -9` in the middle of checkpoint writes: the files that are there always load (a write goes to a
+    /// temporary file that is flushed and renamed over the old one). The first rounds pause each write halfway
+    /// (a test-only environment variable) and kill the process while a temporary file is there; the others kill
+    /// it at random moments.
     func testKillDuringCheckpointWritesLeavesReadableCheckpoints() throws {
         let bin = try vitkitBinary(), root = try temporaryDirectory()
         var rng = RNG(seed: 4)
         var caughtWriting = 0
-        for round in 0..<10 {
-            let out = "\(root)/r\(round)", p = Process()
+        for round in 0..<8 {
+            let out = "\(root)/r\(round)", p = Process(), midWrite = round < 4
             p.executableURL = bin
             p.arguments = ["train", "--depth", "2", "--embed-dim", "96", "--synthetic-train", "32", "--synthetic-test", "32",
                            "-b", "32", "--epochs", "100000", "--threads", "1", "--aa", "none", "--output", out]
+            if midWrite { p.environment = ["VITKIT_TEST_WRITE_PAUSE_US": "200000"] }
             p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
             try p.run()
-            let state = out + "/train_state.safetensors", deadline = Date().addingTimeInterval(60)
-            while !FileManager.default.fileExists(atPath: out + "/model_best.safetensors") && Date() < deadline { usleep(2_000) }
-            usleep(UInt32(20_000 + rng.int(below: 200_000)))
+            let deadline = Date().addingTimeInterval(60)
+            func files() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] }
+            // wait for a first complete set of checkpoints, then (mid-write rounds) for a write in progress
+            while !files().contains("model_best.safetensors") && Date() < deadline { usleep(2_000) }
+            if midWrite {
+                while !files().contains(where: { $0.contains(".tmp-") }) && Date() < deadline { usleep(1_000) }
+            } else {
+                usleep(UInt32(20_000 + rng.int(below: 200_000)))
+            }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let left = try FileManager.default.contentsOfDirectory(atPath: out)
-            if left.contains(where: { $0.contains(".tmp-") }) { caughtWriting += 1 }
+            if files().contains(where: { $0.contains(".tmp-") }) { caughtWriting += 1 }
             let m = try VisionTransformer(config: try Checkpoint.config(at: out + "/last.safetensors"), pool: Pools.one)
             try Checkpoint.load(m, from: out + "/last.safetensors")
             try Checkpoint.load(m, from: out + "/model_best.safetensors")
-            let s = try Checkpoint.loadTrainingState(m, optimizer: AdamW(table: m.table), from: state)
+            let s = try Checkpoint.loadTrainingState(m, optimizer: AdamW(table: m.table), from: out + "/train_state.safetensors")
             XCTAssertGreaterThanOrEqual(s.epoch, 1)
         }
-        print("kill -9 test: 10 kills, \(caughtWriting) of them in the middle of a write (a temporary file left behind)")
+        XCTAssertGreaterThanOrEqual(caughtWriting, 4, "the paused rounds are killed while a temporary file is there")
+        print("kill -9 test: 8 kills, \(caughtWriting) of them in the middle of a write (a temporary file left behind)")
     }
 
     // MARK: safetensors input

@@ -7,15 +7,20 @@ public enum DurableFile {
     /// The temporary name used while writing `path` (`<path>.tmp-<pid>`).
     public static func temporaryPath(for path: String) -> String { path + ".tmp-\(getpid())" }
 
+    /// For the crash test only: microseconds to pause halfway through each write (environment variable
+    /// VITKIT_TEST_WRITE_PAUSE_US), so that a `kill -9` can be sent while a file is half written.
+    static let pauseMidWrite = UInt32(ProcessInfo.processInfo.environment["VITKIT_TEST_WRITE_PAUSE_US"] ?? "") ?? 0
+
     public static func write(_ data: Data, to path: String) throws {
         let tmp = temporaryPath(for: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { throw ViTKitError("cannot write \(tmp): \(String(cString: strerror(errno))); check that the folder exists and is writable") }
         var failure: String?
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var done = 0
+            var done = 0, paused = pauseMidWrite == 0
             while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                if !paused && done >= raw.count / 2 { usleep(pauseMidWrite); paused = true }
+                let n = Foundation.write(fd, raw.baseAddress! + done, (paused ? raw.count : raw.count / 2) - done)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { failure = String(cString: strerror(errno)); return }
                 done += n
