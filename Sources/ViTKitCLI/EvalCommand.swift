@@ -7,7 +7,9 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval",
                                                     abstract: "Evaluate a checkpoint on a dataset's test split.")
 
-    @Option(help: "Checkpoint written by vitkit train (.safetensors).") var checkpoint: String
+    @Option(help: "Checkpoint (.safetensors): vitkit's, a train_state file, or a timm state_dict (with the model options).")
+    var checkpoint: String
+    @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
     @Option(name: [.customShort("b"), .long], help: "Batch size.") var batchSize = 256
@@ -18,7 +20,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let config = try Checkpoint.config(at: checkpoint)
+            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
             let (_, test) = try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false)
             let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
             try Checkpoint.load(vit, from: checkpoint)

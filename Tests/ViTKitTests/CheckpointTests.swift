@@ -222,3 +222,64 @@ final class CheckpointTests: XCTestCase {
         print("safetensors fuzz: \(runs) mutated inputs, \(parsed) parsed, \(refused) refused with an error, 0 crashes")
     }
 }
+
+/// timm-written checkpoints (scripts/make_checkpoint_fixtures.py) load and give timm's logits.
+final class TimmCheckpointTests: XCTestCase {
+    static let reference: [String: SafeTensors.Tensor] = {
+        let url = Bundle.module.url(forResource: "timm_checkpoints", withExtension: "safetensors", subdirectory: "Fixtures")!
+        return try! SafeTensors.read(path: url.path).tensors
+    }()
+
+    func logits(_ fixture: String, config: ViTConfig) throws -> [Float] {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: fixture, withExtension: "safetensors", subdirectory: "Fixtures"))
+        let m = try VisionTransformer(config: config, pool: Pools.two)
+        try Checkpoint.load(m, from: url.path)
+        m.reserve(batch: 3)
+        let out = m.forward(images: Self.reference["x"]!.values, batch: 3)
+        return Array(UnsafeBufferPointer(start: out, count: 30))
+    }
+
+    /// Stock timm (class token, learned pos_embed, token pooling), F32: every key of timm's state_dict is used.
+    func testTimmStateDictLoadsAndGivesTimmsLogits() throws {
+        assertClose(try logits("timm_vit_token", config: ModelTests.config("vit_token_learn")),
+                    Self.reference["token.logits"]!.values, tol: 1e-5, "timm token model logits")
+    }
+
+    /// The paper's layout saved in BF16 (pos_embed, the fixed sin-cos table, is not in the file, as in the
+    /// reference code): read as Float, the same logits as timm on the BF16 weights.
+    func testBF16StateDictOfThePapersLayout() throws {
+        assertClose(try logits("timm_vit_avg_bf16", config: ModelTests.config("vit_avg_sincos")),
+                    Self.reference["avg.logits"]!.values, tol: 1e-5, "timm avg/sincos model logits (BF16 weights)")
+    }
+}
+
+/// `vitkit predict` and `vitkit export`: the commands the timm check script (scripts/check_checkpoint_in_timm.py)
+/// drives.
+final class PredictExportTests: XCTestCase {
+    func testPredictGivesTimmsLogitsAndExportKeepsTheWeights() throws {
+        let root = try temporaryDirectory()
+        let fixtures = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).path
+        // a timm state_dict has no config: the model options say which model it is
+        var predict = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+            "predict", "--checkpoint", fixtures + "/timm_vit_token.safetensors", "--input", fixtures + "/timm_checkpoints.safetensors",
+            "--output", root + "/logits.safetensors", "--img-size", "16", "--patch-size", "4", "--embed-dim", "32", "--depth", "2",
+            "--num-heads", "2", "--class-token", "true", "--global-pool", "token", "--pos-embed", "learn", "--no-embed-class", "false",
+        ]) as? PredictCommand)
+        try predict.run()
+        assertClose(try SafeTensors.read(path: root + "/logits.safetensors").tensors["logits"]!.values,
+                    TimmCheckpointTests.reference["token.logits"]!.values, tol: 1e-5, "vitkit predict on timm's checkpoint")
+        // export a train_state file: the weights alone, equal to last.safetensors
+        var train = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+            "train", "--depth", "1", "--embed-dim", "48", "--synthetic-train", "64", "--synthetic-test", "32", "-b", "32",
+            "--epochs", "1", "--threads", "2", "--output", root + "/run"]) as? TrainCommand)
+        try train.run()
+        var export = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+            "export", "--checkpoint", root + "/run/train_state.safetensors", "--output", root + "/weights.safetensors"]) as? ExportCommand)
+        try export.run()
+        let exported = try SafeTensors.read(path: root + "/weights.safetensors"), last = try SafeTensors.read(path: root + "/run/last.safetensors")
+        XCTAssertEqual(exported.tensors.keys.sorted(), last.tensors.keys.sorted())
+        XCTAssertFalse(exported.tensors.keys.contains { $0.hasPrefix("optimizer.") })
+        for (k, t) in last.tensors { XCTAssertEqual(exported.tensors[k]?.values, t.values, k) }
+        XCTAssertEqual(exported.metadata["vitkit_config"], last.metadata["vitkit_config"])
+    }
+}

@@ -33,23 +33,41 @@ public enum Checkpoint {
     /// Loads parameters from a checkpoint into `model`, as `load_state_dict(strict=True)`: every parameter present
     /// with its shape, and no other tensor (a `pos_embed` for a model with the fixed sin-cos embedding, which timm
     /// keeps in its state_dict, is allowed). All missing, unexpected and mis-shaped tensors are named at once.
+    /// A training state file (`train_state.safetensors`) is read for its weights.
     public static func load(_ model: VisionTransformer, from path: String) throws {
-        try load(model, tensors: try SafeTensors.read(path: path).tensors, what: "checkpoint \(path)")
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        let weights = meta["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
+        try load(model, tensors: weights, what: "checkpoint \(path)")
+    }
+
+    /// The config a checkpoint records, or for a file that records none (one timm wrote), `fallback` called with
+    /// the class count read off `head.weight`.
+    public static func config(at path: String, fallback: (Int) throws -> ViTConfig) throws -> ViTConfig {
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        if meta["vitkit_config"] != nil { return try config(at: path) }
+        guard let head = tensors["head.weight"], head.shape.count == 2 else {
+            throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
+        }
+        return try fallback(head.shape[0])
     }
 
     static func load(_ model: VisionTransformer, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
         var problems: [String] = []
+        /// At most 8 named, then a count: a file for another model would list every tensor.
+        func list(_ names: [String]) -> String {
+            names.prefix(8).joined(separator: ", ") + (names.count > 8 ? " and \(names.count - 8) more" : "")
+        }
         let expected = Set(model.table.entries.map { prefix + $0.name })
         let missing = model.table.entries.filter { tensors[prefix + $0.name] == nil }.map(\.name)
         let fixed: Set<String> = model.config.posEmbed == .sincos ? [prefix + "pos_embed"] : []
         let unexpected = tensors.keys.filter { $0.hasPrefix(prefix) && !expected.contains($0) && !fixed.contains($0) }.sorted()
-        if !missing.isEmpty { problems.append("missing \(missing.joined(separator: ", "))") }
-        if !unexpected.isEmpty { problems.append("unexpected \(unexpected.joined(separator: ", "))") }
-        for e in model.table.entries {
-            if let t = tensors[prefix + e.name], t.shape != e.shape {
-                problems.append("'\(e.name)' has shape \(t.shape), the model expects \(e.shape)")
-            }
+        if !missing.isEmpty { problems.append("missing \(list(missing))") }
+        if !unexpected.isEmpty { problems.append("unexpected \(list(unexpected))") }
+        let misShaped = model.table.entries.compactMap { e -> String? in
+            guard let t = tensors[prefix + e.name], t.shape != e.shape else { return nil }
+            return "'\(e.name)' has shape \(t.shape), the model expects \(e.shape)"
         }
+        if !misShaped.isEmpty { problems.append(list(misShaped)) }
         if !problems.isEmpty {
             throw ViTKitError("\(what) does not fit model \(model.config.name): " + problems.joined(separator: "; "))
         }

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import ViTKit
+
+/// `vitkit export`: the weights alone, as a safetensors file with timm's state_dict keys.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's weights alone (timm's keys and shapes) to a safetensors file.",
+        discussion: """
+        Reads a vitkit checkpoint or train_state file (dropping the optimizer state), or a timm state_dict with the
+        model options, checks that it fits the model, and writes the weights with the config in the metadata.
+        timm loads the result with load_state_dict(strict=True) (with the fixed sin-cos position embedding, as in
+        the paper's code, pos_embed is not a weight and is not written).
+        """)
+
+    @Option(help: "Checkpoint to read (.safetensors).") var checkpoint: String
+    @Option(help: "File to write (.safetensors).") var output: String
+    @OptionGroup var model: ModelOptions
+
+    func run() throws {
+        try runOrExit {
+            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
+            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: 1))
+            try Checkpoint.load(vit, from: checkpoint)
+            try Checkpoint.save(vit, to: output)
+            print("export checkpoint=\(checkpoint) config=\(config.name) tensors=\(vit.table.entries.count) "
+                + "parameters=\(vit.parameterCount) output=\(output)")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Loads a vitkit checkpoint into timm's VisionTransformer with load_state_dict(strict=True) and compares timm's
+logits with `vitkit predict` on the same random input.
+
+    /tmp/torchref/bin/python scripts/check_checkpoint_in_timm.py CHECKPOINT .build/release/vitkit
+
+The model is built from the config vitkit records in the file's metadata. With the fixed sin-cos position
+embedding (the paper's), timm gets pos_embed='none' and the table as a plain attribute, as in the reference code.
+Exits 1 if the logits differ by more than 1e-5 relative to their largest magnitude.
+"""
+import json, os, subprocess, sys, tempfile
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from make_fixtures import import_timm
+
+
+def main(path, vitkit):
+    import_timm()
+    from timm.models.vision_transformer import VisionTransformer
+    from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
+    with safe_open(path, "pt") as f:
+        cfg = json.loads(f.metadata()["vitkit_config"])
+    sincos = cfg["posEmbed"] == "sincos"
+    model = VisionTransformer(
+        img_size=cfg["imgSize"], patch_size=cfg["patchSize"], in_chans=cfg["inChans"], num_classes=cfg["numClasses"],
+        global_pool=cfg["globalPool"], embed_dim=cfg["embedDim"], depth=cfg["depth"], num_heads=cfg["numHeads"],
+        mlp_ratio=cfg["mlpRatio"], qkv_bias=cfg["qkvBias"], class_token=cfg["classToken"], reg_tokens=cfg["regTokens"],
+        no_embed_class=cfg["noEmbedClass"], fc_norm=cfg.get("fcNorm"), pos_embed="none" if sincos else "learn").eval()
+    state = load_file(path)
+    result = model.load_state_dict(state, strict=True)
+    print(f"timm load_state_dict(strict=True): {len(state)} tensors, missing {result.missing_keys}, "
+          f"unexpected {result.unexpected_keys}")
+    grid = cfg["imgSize"] // cfg["patchSize"]
+    if sincos:
+        model.pos_embed = build_sincos2d_pos_embed([grid, grid], dim=cfg["embedDim"]).reshape(1, grid * grid, -1)
+    x = torch.randn(8, cfg["inChans"], cfg["imgSize"], cfg["imgSize"], generator=torch.Generator().manual_seed(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        save_file({"x": x}, os.path.join(tmp, "x.safetensors"))
+        subprocess.run([vitkit, "predict", "--checkpoint", path, "--input", os.path.join(tmp, "x.safetensors"),
+                        "--output", os.path.join(tmp, "logits.safetensors")], check=True)
+        ours = load_file(os.path.join(tmp, "logits.safetensors"))["logits"]
+    with torch.no_grad():
+        theirs = model(x)
+    diff = (ours - theirs).abs().max().item()
+    rel = diff / theirs.abs().max().item()
+    same = (ours.argmax(1) == theirs.argmax(1)).float().mean().item()
+    print(f"logits on 8 random inputs: max |vitkit - timm| = {diff:.3g} ({rel:.3g} of the largest logit), "
+          f"same top-1 for {same:.0%}")
+    sys.exit(0 if rel <= 1e-5 else 1)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
