@@ -22,8 +22,9 @@ public final class PrefetchLoader: @unchecked Sendable {
     private let images: [AlignedBuffer]
     private let labels: [UnsafeMutablePointer<Int32>]
     private let free: [DispatchSemaphore], ready: [DispatchSemaphore]
-    /// Why a slot's batch could not be made; written before its `ready` signal, read after the wait.
-    private var failures: [Error?]
+    /// Why a slot's batch could not be made: written by the slot's worker before its `ready` signal, read after
+    /// the wait (one element per slot, so no two threads touch the same memory without that ordering).
+    private let failures: UnsafeMutablePointer<Error?>
     private let workspaces: [TrainTransform.Workspace]
     private let scale: [Float], shift: [Float]
     private let cancelled = Atomic<Bool>(false)
@@ -43,7 +44,8 @@ public final class PrefetchLoader: @unchecked Sendable {
         labels = (0..<self.depth).map { _ in UnsafeMutablePointer<Int32>.allocate(capacity: batchSize) }
         free = (0..<self.depth).map { _ in DispatchSemaphore(value: 1) }
         ready = (0..<self.depth).map { _ in DispatchSemaphore(value: 0) }
-        failures = Array(repeating: nil, count: self.depth)
+        failures = .allocate(capacity: self.depth)
+        failures.initialize(repeating: nil, count: self.depth)
         workspaces = (0..<w).map { _ in TrainTransform.Workspace(channels: dataset.channels, size: dataset.size) }
         (scale, shift) = dataset.normalization
     }
@@ -51,6 +53,7 @@ public final class PrefetchLoader: @unchecked Sendable {
     deinit {
         stop()
         labels.forEach { $0.deallocate() }
+        failures.deinitialize(count: depth); failures.deallocate()
     }
 
     /// Starts preparing the epoch's batches: `order` is the epoch's shuffled image indices; only full batches are
@@ -119,7 +122,7 @@ public final class PrefetchLoader: @unchecked Sendable {
         // back to every slot free, none ready
         for s in ready { while s.wait(timeout: .now()) == .success {} }
         for s in free { while s.wait(timeout: .now()) == .success {}; s.signal() }
-        for i in failures.indices { failures[i] = nil }
+        for i in 0..<depth { failures[i] = nil }
     }
 
     /// Decodes (file-backed), transforms and normalises the images of batch `b` into `slot`.

@@ -24,8 +24,11 @@ public enum Checkpoint {
 
     /// Reads the config stored in a checkpoint.
     public static func config(at path: String) throws -> ViTConfig {
-        let (_, meta) = try SafeTensors.read(path: path)
-        guard let json = meta["vitkit_config"], let config = try? JSONDecoder().decode(ViTConfig.self, from: Data(json.utf8))
+        try config(metadata: try SafeTensors.read(path: path).metadata, path: path)
+    }
+
+    static func config(metadata: [String: String], path: String) throws -> ViTConfig {
+        guard let json = metadata["vitkit_config"], let config = try? JSONDecoder().decode(ViTConfig.self, from: Data(json.utf8))
         else { throw ViTKitError("checkpoint \(path) has no ViTKit config in its metadata (key 'vitkit_config')") }
         return config
     }
@@ -44,7 +47,7 @@ public enum Checkpoint {
     /// the class count read off `head.weight`.
     public static func config(at path: String, fallback: (Int) throws -> ViTConfig) throws -> ViTConfig {
         let (tensors, meta) = try SafeTensors.read(path: path)
-        if meta["vitkit_config"] != nil { return try config(at: path) }
+        if meta["vitkit_config"] != nil { return try config(metadata: meta, path: path) }
         guard let head = tensors["head.weight"], head.shape.count == 2 else {
             throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
         }
