@@ -114,10 +114,7 @@ struct TrainCommand: ParsableCommand {
                                                threads: threadOptions.threads)
             let train = loaded!
             let config = try model.resolve(numClasses: train.numClasses)
-            if train.size != config.imgSize || train.channels != config.inChans {
-                throw ViTKitError("dataset \(train.name) has \(train.channels)×\(train.size)×\(train.size) images, "
-                    + "but config \(config.name) expects \(config.inChans)×\(config.imgSize)×\(config.imgSize)")
-            }
+            try train.checkFits(config, role: "training")  // before the init, which can take a while
             let pool = ThreadPool(threads: threadOptions.threads)
             let vit = try VisionTransformer(config: config, pool: pool)
             let initMode = try initArguments.mode()

@@ -105,7 +105,7 @@ final class TrainingTests: XCTestCase {
         let trainer = Trainer(model: try VisionTransformer(config: c, pool: Pools.one), options: Self.options())
         let (train, test) = Self.data()
         XCTAssertThrowsError(try trainer.fit(train: train, test: test)) {
-            XCTAssertEqual("\($0)", "the training data synthetic has 3×16×16 pictures; the model expects 3×8×8")
+            XCTAssertEqual("\($0)", "the training data synthetic has 3×16×16 pictures; model tiny expects 3×8×8")
         }
     }
 

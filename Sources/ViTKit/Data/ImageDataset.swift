@@ -35,6 +35,13 @@ public struct ImageDataset: Sendable {
     public var count: Int { labels.count }
     public var isFileBacked: Bool { !files.isEmpty }
 
+    /// Throws unless the pictures have the model's channels and size; `role` names the data in the message.
+    public func checkFits(_ c: ViTConfig, role: String) throws {
+        guard size != c.imgSize || channels != c.inChans else { return }
+        throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
+            + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
+    }
+
     /// Per channel, (x/255 − mean)/std as one multiply-add: x · scale + shift.
     public var normalization: (scale: [Float], shift: [Float]) {
         ((0..<channels).map { 1 / (255 * std[$0]) }, (0..<channels).map { -mean[$0] / std[$0] })

@@ -49,12 +49,8 @@ public final class Trainer {
     @discardableResult
     public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
         let o = options, pool = model.pool
-        let c = model.config
-        for (d, role) in [(train, "training"), (test, "evaluation")] {
-            guard let d, d.size != c.imgSize || d.channels != c.inChans else { continue }
-            throw ViTKitError("the \(role) data \(d.name) has \(d.channels)×\(d.size)×\(d.size) pictures; the model expects "
-                + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
-        }
+        try train.checkFits(model.config, role: "training")
+        try test?.checkFits(model.config, role: "evaluation")
         if train.count < o.batchSize {
             throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
         }
