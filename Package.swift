@@ -14,14 +14,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CZlib", "CTurboJPEG", "COpenSSL"], swiftSettings: fast),
+        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CSystemZlib", "CTurboJPEG", "COpenSSL", "ZIPFoundation"],
+                swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],

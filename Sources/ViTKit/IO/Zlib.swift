@@ -1,4 +1,4 @@
-import CZlib
+import CSystemZlib
 
 /// zlib streams (RFC 1950) through the system library.
 public enum Zlib {
@@ -17,7 +17,7 @@ public enum Zlib {
             let status: Int32 = out.withUnsafeMutableBufferPointer { buf in
                 stream.next_out = buf.baseAddress! + produced
                 stream.avail_out = uInt(buf.count - produced)
-                let s = CZlib.inflate(&stream, Z_NO_FLUSH)
+                let s = CSystemZlib.inflate(&stream, Z_NO_FLUSH)
                 produced = buf.count - Int(stream.avail_out)
                 return s
             }
@@ -48,7 +48,7 @@ public enum Zlib {
                 stream.avail_in = uInt(inp.count)
                 stream.next_out = buf.baseAddress
                 stream.avail_out = uInt(buf.count)
-                let status = CZlib.deflate(&stream, Z_FINISH)
+                let status = CSystemZlib.deflate(&stream, Z_FINISH)
                 precondition(status == Z_STREAM_END)
             }
         }
