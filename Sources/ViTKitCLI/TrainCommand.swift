@@ -58,6 +58,10 @@ struct TrainCommand: ParsableCommand {
     var resume: String? = nil
     @Flag(help: "With --resume, start AdamW afresh instead of restoring its moments and step (timm's --no-resume-opt).")
     var noResumeOpt = false
+    @Option(help: ArgumentHelp("Start from these weights after the init: a Google ViT .npz (as timm's _load_weights: position "
+        + "embedding resampled to the grid, head kept at its init for another class count) or a .safetensors state_dict.",
+        valueName: "file"))
+    var pretrained: String? = nil
 
     func validate() throws {
         func check(_ ok: Bool, _ msg: @autoclosure () -> String) throws { if !ok { throw ValidationError(msg()) } }
@@ -89,6 +93,7 @@ struct TrainCommand: ParsableCommand {
         do { _ = try options.trainTransform(mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
         try check(resume != nil || !noResumeOpt, "--no-resume-opt needs --resume")
+        try check(resume == nil || pretrained == nil, "--pretrained and --resume exclude each other: a resumed run has its weights")
         do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
 
@@ -134,6 +139,16 @@ struct TrainCommand: ParsableCommand {
                     print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
                         + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
                 }
+                if let pretrained {
+                    if pretrained.lowercased().hasSuffix(".npz") {
+                        let report = try GoogleViTWeights.load(vit, from: pretrained)
+                        print("# pretrained \(pretrained): \(report.loaded.count) tensors loaded"
+                            + report.kept.keys.sorted().map { "; \($0) kept at its init (\(report.kept[$0]!))" }.joined())
+                    } else {
+                        try Checkpoint.load(vit, from: pretrained)
+                        print("# pretrained \(pretrained): all \(vit.table.entries.count) tensors loaded")
+                    }
+                }
             }
             trainer.checkpointMetadata = initArguments.metadata.merging(["seed": "\(seed)"]) { $1 }
             try writeArgs(config: config)
@@ -170,6 +185,7 @@ struct TrainCommand: ParsableCommand {
             "train_interpolation": trainInterpolation, "color_jitter": "\(colorJitter)", "workers": workers,
             "reprob": o.erasing.prob, "remode": o.erasing.mode.rawValue, "recount": o.erasing.count, "seed": o.seed, "eval_every": o.evalEvery,
             "threads": threadOptions.threads, "output": output, "resume": resume ?? "", "no_resume_opt": noResumeOpt,
+            "pretrained": pretrained ?? "",
         ]
         for (k, v) in recipe { args[k] = "\(v)" }
         args.merge(initArguments.metadata) { $1 }
