@@ -131,14 +131,7 @@ struct InitCommand: ParsableCommand {
     /// A PNG as the model's normalised [C × H × W] input.
     static func loadImage(_ path: String, config c: ViTConfig) throws -> [Float] {
         if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
-        let img = try ImageFolder.decode(path).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
-        let n = c.imgSize * c.imgSize
-        var out = [Float](repeating: 0, count: 3 * n)
-        for i in 0..<n {
-            for ch in 0..<3 {
-                out[ch * n + i] = (Float(img.pixels[3 * i + ch]) / 255 - CIFAR10.mean[ch]) / CIFAR10.std[ch]
-            }
-        }
-        return out
+        return try ImageFolder.decode(path).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
+            .normalized(mean: CIFAR10.mean, std: CIFAR10.std)
     }
 }

@@ -122,3 +122,57 @@ final class PictureTests: XCTestCase {
         }
     }
 }
+
+/// The attention analysis of `vitkit attention`: distances and rollout on maps with known answers, and the command.
+final class AttentionAnalysisTests: XCTestCase {
+    /// Every query looks only at the patch to its right (the last column at itself): distance = that fraction of
+    /// the patches × the patch size. A head that looks at itself has distance 0. The prefix token is left out.
+    func testMeanDistance() {
+        let grid = 3, prefix = 1, t = prefix + grid * grid, heads = 2
+        var maps = [Float](repeating: 0, count: heads * t * t)
+        for q in 0..<(grid * grid) {
+            let right = q % grid < grid - 1 ? q + 1 : q
+            maps[(prefix + q) * t + prefix + right] = 0.5
+            maps[(prefix + q) * t] = 0.5  // mass on the class token: not counted
+            maps[t * t + (prefix + q) * t + prefix + q] = 1
+        }
+        let d = AttentionAnalysis.meanDistance(maps, heads: heads, tokens: t, prefix: prefix, grid: grid, patch: 4)
+        XCTAssertEqual(d[0], 4 * 6 / 9, accuracy: 1e-6)
+        XCTAssertEqual(d[1], 0)
+    }
+
+    /// Two tokens, every query attending to token 1: per layer A' = ½A + ½I = [[½, ½], [0, 1]]; one layer's average
+    /// query is [¼, ¾], two layers' (A'A') [⅛, ⅞]. Heads are averaged first.
+    func testRolloutOfTheAverageQuery() {
+        let toOne: [Float] = [0, 1, 0, 1], uniform: [Float] = [0.5, 0.5, 0.5, 0.5]
+        XCTAssertEqual(AttentionAnalysis.rolloutOfTheAverageQuery([toOne], heads: 1, tokens: 2), [0.25, 0.75])
+        XCTAssertEqual(AttentionAnalysis.rolloutOfTheAverageQuery([toOne, toOne], heads: 1, tokens: 2), [0.125, 0.875])
+        // two heads, one to token 1 and one uniform: mean [[¼, ¾], [¼, ¾]], plus I and renormalised
+        let r = AttentionAnalysis.rolloutOfTheAverageQuery([toOne + uniform], heads: 2, tokens: 2)
+        XCTAssertEqual(r[0], (0.625 + 0.125) / 2, accuracy: 1e-6); XCTAssertEqual(r[1], (0.375 + 0.875) / 2, accuracy: 1e-6)
+    }
+
+    func testAttentionCommandWritesItsPictures() throws {
+        let root = try temporaryDirectory()
+        var train = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+            "train", "--depth", "2", "--embed-dim", "48", "--synthetic-train", "64", "--synthetic-test", "32", "-b", "32",
+            "--epochs", "1", "--threads", "2", "--init", "impulse3", "--impulse-iterations", "50", "--output", root + "/run"]) as? TrainCommand)
+        try train.run()
+        try RGBImage(width: 40, height: 30, fill: (200, 100, 50)).writePNG(to: root + "/x.png")
+        var cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot([
+            "attention", "--checkpoint", root + "/run/last.safetensors", "--image", root + "/x.png", "--output", root + "/att"])
+            as? AttentionCommand)
+        try cmd.run()
+        // small: 32×32 input, 8×8 grid, 3 heads; the picture enlarged 4× to 128 pixels
+        let grid = try RGBImage.readPNG(root + "/att/attention-query36.png")
+        XCTAssertEqual(grid.width, 4 + 3 * (128 + 4)); XCTAssertEqual(grid.height, 4 + 2 * (128 + 4))
+        let rows = try String(contentsOfFile: root + "/att/distance.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 1 + 2 * 3)
+        for row in rows.dropFirst() {
+            let d = Float(row.split(separator: ",")[2])!
+            XCTAssert(d > 0 && d < 7 * 4 * 1.5, "a distance in pixels within the grid: \(row)")
+        }
+        XCTAssertEqual(try RGBImage.readPNG(root + "/att/rollout.png").width, 4 + 2 * (128 + 4))
+        XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["attention", "--checkpoint", "x"]))
+    }
+}

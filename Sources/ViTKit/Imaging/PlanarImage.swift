@@ -38,6 +38,14 @@ extension RGBImage {
         return out
     }
 
+    /// The picture as a model input: planes (R, G, B) of (pixel/255 − mean)/std.
+    public func normalized(mean: [Float], std: [Float]) -> [Float] {
+        let n = width * height
+        var out = [Float](repeating: 0, count: 3 * n)
+        for i in 0..<n { for c in 0..<3 { out[c * n + i] = (Float(pixels[3 * i + c]) / 255 - mean[c]) / std[c] } }
+        return out
+    }
+
     /// A copy of a three-channel planar picture.
     public init(_ planar: PlanarImage) {
         precondition(planar.channels == 3)

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import ViTKit
+
+/// `vitkit attention`: what a trained model's heads look at on one image.
+struct AttentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention",
+        abstract: "Draw a checkpoint's attention on an image: per layer and head, mean attention distance, rollout.",
+        discussion: """
+        Writes to --output: attention-query<K>.png (a row per layer, a column per head: where query patch K looks,
+        over the image), distance.png and distance.csv (each head's mean attention distance in pixels, a column per
+        layer: how local the head is), and rollout.png (the image, and attention rollout of the average query:
+        heads averaged, identity added, rows renormalised, multiplied through the layers).
+        """)
+
+    @Option(help: "Checkpoint (.safetensors): vitkit's, a train_state file, or a timm state_dict (with the model options).")
+    var checkpoint: String
+    @Option(help: "A JPEG or PNG image (resized to the model's input, bicubic; normalised with --mean/--std, default CIFAR-10's).")
+    var image: String?
+    @Option(help: "Instead of --image: this image of the dataset's test split (--data-dir, --dataset).") var index: Int?
+    @Option(help: "Query patch (row-major over the grid; default: the centre one).") var query: Int?
+    @Option(help: "Enlarge the image this many times in the pictures (default: to about 128 pixels).") var scale: Int?
+    @Option(help: "Folder for the pictures.") var output = "attention"
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if (image == nil) == (index == nil) { throw ValidationError("give one of --image FILE or --index N") }
+        if let index, index < 0 { throw ValidationError("--index must be 0 or more, got \(index)") }
+        if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
+    }
+
+    func run() throws {
+        try runOrExit {
+            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
+            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
+            try Checkpoint.load(vit, from: checkpoint)
+            let (picture, input) = try loadInput(config)
+            let grid = config.gridSize, prefix = config.numPrefixTokens, t = config.numTokens, heads = config.numHeads
+            let q = query ?? (grid / 2 * grid + grid / 2)
+            guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("--query \(q) is not a patch of the \(grid)×\(grid) grid") }
+            let layers = vit.attentionMaps(image: input)
+            let s = scale ?? max(1, 128 / config.imgSize)
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+
+            let rows = layers.map { maps in
+                (0..<heads).map { h in
+                    AttentionAnalysis.overlay(picture, values: Array(maps[(h * t * t + (prefix + q) * t + prefix)...].prefix(grid * grid)),
+                                              grid: grid, scale: s, outline: q)
+                }
+            }
+            try RGBImage.grid(rows, gap: 4).writePNG(to: path("attention-query\(q).png"))
+            let distances = layers.map {
+                AttentionAnalysis.meanDistance($0, heads: heads, tokens: t, prefix: prefix, grid: grid, patch: config.patchSize)
+            }
+            let farthest = Float(grid - 1) * Float(config.patchSize) * Float(2).squareRoot()
+            try AttentionAnalysis.distancePlot(distances, maxDistance: farthest).writePNG(to: path("distance.png"))
+            var csv = "layer,head,mean_distance_px\n"
+            for (l, d) in distances.enumerated() { for (h, v) in d.enumerated() { csv += "\(l),\(h),\(String(format: "%.3f", v))\n" } }
+            try DurableFile.write(Data(csv.utf8), to: path("distance.csv"))
+            let rollout = AttentionAnalysis.rolloutOfTheAverageQuery(layers, heads: heads, tokens: t)
+            let big = picture.resized(width: picture.width * s, height: picture.height * s, filter: .bicubic)
+            try RGBImage.grid([[big, AttentionAnalysis.overlay(picture, values: Array(rollout[prefix...]), grid: grid, scale: s)]], gap: 4)
+                .writePNG(to: path("rollout.png"))
+            for (l, d) in distances.enumerated() {
+                print("layer \(l) mean attention distance (px): " + d.map { String(format: "%.2f", $0) }.joined(separator: " "))
+            }
+            print("wrote \(path("attention-query\(q).png")), \(path("distance.png")), \(path("distance.csv")), \(path("rollout.png"))")
+        }
+    }
+
+    /// The picture to draw on (at the model's size) and the model's normalised input.
+    func loadInput(_ c: ViTConfig) throws -> (RGBImage, [Float]) {
+        if let image {
+            if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
+            let img = try ImageFolder.decode(image).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
+            return (img, img.normalized(mean: data.mean.isEmpty ? CIFAR10.mean : data.mean, std: data.std.isEmpty ? CIFAR10.std : data.std))
+        }
+        let (_, test) = try data.load(seed: 0, imgSize: c.imgSize, threads: threadOptions.threads, train: false)
+        try test.checkFits(c, role: "evaluation")
+        guard let index, index < test.count else { throw ViTKitError("--index \(index ?? -1): the test split has \(test.count) images") }
+        let n = test.imageBytes, plane = c.imgSize * c.imgSize
+        let bytes = Array(test.images[(index * n)..<((index + 1) * n)])
+        let (scale, shift) = test.normalization
+        let input = bytes.enumerated().map { Float($0.element) * scale[$0.offset / plane] + shift[$0.offset / plane] }
+        let picture = test.channels == 3 ? bytes.withUnsafeBufferPointer { RGBImage(planes: $0.baseAddress!, width: c.imgSize, height: c.imgSize) }
+            : RGBImage(width: c.imgSize, height: c.imgSize)
+        return (picture, input)
+    }
+}
