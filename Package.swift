@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -26,7 +27,8 @@ let package = Package(
                 swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
-            dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Yams", package: "Yams")],
             swiftSettings: fast),
         .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI"], swiftSettings: fast),
         .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],

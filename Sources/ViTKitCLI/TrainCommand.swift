@@ -9,6 +9,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a Vision Transformer (defaults: the paper's small-dataset recipe).",
         discussion: """
         With no --data-dir it trains on a generated dataset, so it runs anywhere with no download.
+        -c FILE (--config-file) reads options from a YAML file whose keys are option names (batch_size or
+        batch-size; model for --config), such as the args.yaml a run writes; options on the command line win.
         Prints one line per epoch (epoch=… lr=… train_loss=… test_loss=… test_acc=… seconds=…), a live progress
         line on a terminal, and writes summary.csv, last.safetensors and model_best.safetensors (weights that timm
         loads) and train_state.safetensors (what --resume continues from) to --output.
@@ -168,15 +170,21 @@ struct TrainCommand: ParsableCommand {
 
     /// timm's args.yaml: every setting of the run (model config, data, recipe, init), so the seed reproduces it.
     func writeArgs(config: ViTConfig) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let json = try JSONSerialization.jsonObject(with: encoder.encode(config)) as? [String: Any] ?? [:]
-        var args = json.mapValues { "\($0)" }
-        args["model"] = config.name
-        args.removeValue(forKey: "name")
+        // the model's options by their names, so that `vitkit train -c args.yaml` rebuilds this model
+        var args: [String: String] = [
+            "model": config.name, "img_size": "\(config.imgSize)", "patch_size": "\(config.patchSize)",
+            "in_chans": "\(config.inChans)", "num_classes": "\(config.numClasses)", "embed_dim": "\(config.embedDim)",
+            "depth": "\(config.depth)", "num_heads": "\(config.numHeads)", "mlp_ratio": "\(config.mlpRatio)",
+            "qkv_bias": "\(config.qkvBias)", "class_token": "\(config.classToken)", "reg_tokens": "\(config.regTokens)",
+            "global_pool": config.globalPool.rawValue, "no_embed_class": "\(config.noEmbedClass)",
+            "pos_embed": config.posEmbed.rawValue, "norm_eps": "\(config.normEps)"]
+        if let fc = config.fcNorm { args["fc_norm"] = "\(fc)" }
         let o = options
         let recipe: [String: Any] = [
             "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,
+            "synthetic_train": data.syntheticTrain, "synthetic_test": data.syntheticTest, "crop_pct": data.cropPct,
+            "interpolation": data.interpolation.rawValue, "skip_bad_images": data.skipBadImages, "mean": "\(data.mean)",
+            "std": "\(data.std)", "coarse_labels": data.coarseLabels,
             "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
             "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
             "smoothing": o.smoothing, "hflip": o.hflip, "mixup": o.mixup.mixupAlpha, "cutmix": o.mixup.cutmixAlpha,

@@ -11,6 +11,17 @@ public struct VitkitCommand: ParsableCommand {
                       BenchCommand.self, InitCommand.self],
         defaultSubcommand: TrainCommand.self)
     public init() {}
+
+    /// Parses the command line, with `-c FILE` / `--config-file FILE` read as options first (see `ConfigFile`), and
+    /// runs the command.
+    public static func mainReadingConfigFile() {
+        let arguments: [String]
+        do { arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())) } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+        main(arguments)
+    }
 }
 
 /// Runs `body`, turning a ViTKitError into its one-line message on stderr and exit code 1 (no stack trace).

@@ -1,2 +1,2 @@
 import ViTKitCLI
-VitkitCommand.main()
+VitkitCommand.mainReadingConfigFile()

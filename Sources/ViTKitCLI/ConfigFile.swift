@@ -1,0 +1,56 @@
+import Foundation
+import ViTKit
+import Yams
+
+/// timm's `-c/--config-file`: a YAML mapping whose keys are option names (`batch_size` or `batch-size`; `model`
+/// for the named config, as in the `args.yaml` a run writes) turned into command-line arguments placed before the
+/// user's own, so that any option given on the command line overrides the file.
+enum ConfigFile {
+    /// Options that are flags (`key: true` gives `--key`, `false` nothing); every other key becomes `--key value…`.
+    static let flags: Set<String> = ["no-resume-opt", "skip-bad-images", "coarse-labels", "dataset-download", "impulse-per-layer",
+                                     "profile", "sheet"]
+    /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).
+    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias"]
+    /// Short options, by the long name they stand for.
+    static let shorts = ["-b": "batch-size", "-j": "workers"]
+
+    /// `arguments` (without the program name) with `-c FILE` / `--config-file FILE` replaced by the file's options.
+    static func expand(_ arguments: [String]) throws -> [String] {
+        guard let at = arguments.firstIndex(where: { $0 == "-c" || $0 == "--config-file" }) else { return arguments }
+        guard at + 1 < arguments.count else { throw ViTKitError("\(arguments[at]) needs a YAML file") }
+        let path = arguments[at + 1]
+        var rest = arguments
+        rest.removeSubrange(at...(at + 1))
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ViTKitError("config file \(path) does not exist or cannot be read")
+        }
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch { throw ViTKitError("config file \(path) is not valid YAML: \(error)") }
+        guard let mapping = loaded as? [String: Any] else {
+            throw ViTKitError("config file \(path) is not a YAML mapping of option names to values")
+        }
+        let given = Set(rest.compactMap { a -> String? in
+            if let long = shorts[a] { return long }
+            guard a.hasPrefix("--") else { return nil }
+            return String(a.dropFirst(2).split(separator: "=", maxSplits: 1)[0])
+        })
+        var options: [String] = []
+        for key in mapping.keys.sorted() {
+            let name = key == "model" ? "config" : key.replacingOccurrences(of: "_", with: "-")
+            if given.contains(name) || recordOnly.contains(name) { continue }
+            let values: [String]
+            switch mapping[key] {
+            case let b as Bool where flags.contains(name): if b { options.append("--" + name) }; continue
+            case let list as [Any]: values = list.map { "\($0)" }
+            case nil, is NSNull: continue
+            case let v?: values = ["\(v)"]
+            }
+            if values.isEmpty || values == [""] { continue }
+            options += ["--" + name] + values
+        }
+        // after the subcommand's name, if there is one
+        let commands: Set<String> = ["train", "eval", "predict", "export", "attention", "bench", "init"]
+        if let first = rest.first, commands.contains(first) { return [first] + options + rest.dropFirst() }
+        return options + rest
+    }
+}
