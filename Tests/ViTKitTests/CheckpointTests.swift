@@ -89,6 +89,7 @@ final class CheckpointTests: XCTestCase {
         let rows = try String(contentsOfFile: root + "/summary.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 4, "header and epochs 0, 1, 2: \(rows)")
         XCTAssertEqual(rows.dropFirst().map { $0.prefix(2) }, ["0,", "1,", "2,"])
+        XCTAssertEqual(try RGBImage.readPNG(root + "/curves.png").width, 8 + 320 + 8 + 320 + 8, "the curves, redrawn each epoch")
         let m = try VisionTransformer(config: try Checkpoint.config(at: root + "/last.safetensors"), pool: Pools.one)
         XCTAssertEqual(try Checkpoint.loadTrainingState(m, optimizer: nil, from: root + "/train_state.safetensors").epoch, 3)
         XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["train", "--no-resume-opt"]))

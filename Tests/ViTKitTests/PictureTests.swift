@@ -176,3 +176,21 @@ final class AttentionAnalysisTests: XCTestCase {
         XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["attention", "--checkpoint", "x"]))
     }
 }
+
+/// curves.png: the losses and the accuracy drawn where they belong.
+final class CurvePlotTests: XCTestCase {
+    func testCurvesAreDrawnWhereTheValuesAre() {
+        let history = [EpochStats(epoch: 1, lr: 0, trainLoss: 2.0, testLoss: 1.5, testTop1: 20, testTop5: nil, seconds: 0),
+                       EpochStats(epoch: 2, lr: 0, trainLoss: 1.0, testLoss: nil, testTop1: nil, testTop5: nil, seconds: 0),
+                       EpochStats(epoch: 3, lr: 0, trainLoss: 0.5, testLoss: 1.0, testTop1: 60, testTop5: nil, seconds: 0)]
+        let img = CurvePlot.render(history, panelWidth: 101, height: 101)
+        XCTAssertEqual(img.width, 8 + 101 + 8 + 101 + 8); XCTAssertEqual(img.height, 8 + 101 + 8)
+        // loss panel at (8, 8), values 0…2 bottom to top: train loss 2 at epoch 1 is the top-left corner
+        func at(_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8) { img[8 + x, 8 + y] }
+        XCTAssert(at(1, 1) == CurvePlot.blue, "train loss 2.0 at epoch 1: \(at(1, 1))")
+        XCTAssert(at(50, 50) == CurvePlot.blue, "train loss 1.0 at epoch 2 (the middle)")
+        XCTAssert(at(0, 25) == CurvePlot.orange, "test loss 1.5 at epoch 1")
+        // accuracy panel at (117, 8), 0…100%: 60% at epoch 3 is 40 px from the top at the right edge
+        XCTAssert(img[117 + 100, 8 + 40] == CurvePlot.green, "top-1 60% at epoch 3")
+    }
+}

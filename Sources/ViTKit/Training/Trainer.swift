@@ -134,6 +134,7 @@ public final class Trainer {
             startEpoch = epoch + 1
             if let dir = o.outputDir {
                 try appendSummary(dir, stats)
+                try CurvePlot.render(history).writePNG(to: (dir as NSString).appendingPathComponent("curves.png"))
                 let meta = checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 }
                 try Checkpoint.saveTrainingState(model, optimizer: optimizer, state: TrainingState(
                     epoch: epoch + 1, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
