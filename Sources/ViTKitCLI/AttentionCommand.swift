@@ -19,6 +19,8 @@ struct AttentionCommand: ParsableCommand {
     @Option(help: "A JPEG or PNG image (resized to the model's input, bicubic; normalised with --mean/--std, default CIFAR-10's).")
     var image: String?
     @Option(help: "Instead of --image: this image of the dataset's test split (--data-dir, --dataset).") var index: Int?
+    @Option(help: "With --index: average the mean attention distances over this many test images from --index on.")
+    var average = 1
     @Option(help: "Query patch (row-major over the grid; default: the centre one).") var query: Int?
     @Option(help: "Enlarge the image this many times in the pictures (default: to about 128 pixels).") var scale: Int?
     @Option(help: "Folder for the pictures.") var output = "attention"
@@ -30,6 +32,7 @@ struct AttentionCommand: ParsableCommand {
         if (image == nil) == (index == nil) { throw ValidationError("give one of --image FILE or --index N") }
         if let index, index < 0 { throw ValidationError("--index must be 0 or more, got \(index)") }
         if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
+        if average < 1 || (average > 1 && index == nil) { throw ValidationError("--average takes a count of 1 or more, with --index") }
     }
 
     func run() throws {
@@ -37,7 +40,8 @@ struct AttentionCommand: ParsableCommand {
             let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
             let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
             try Checkpoint.load(vit, from: checkpoint)
-            let (picture, input) = try loadInput(config)
+            let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false).1
+            let (picture, input) = try loadInput(config, test: test, index: index)
             let grid = config.gridSize, prefix = config.numPrefixTokens, t = config.numTokens, heads = config.numHeads
             let q = query ?? (grid / 2 * grid + grid / 2)
             guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("--query \(q) is not a patch of the \(grid)×\(grid) grid") }
@@ -53,8 +57,16 @@ struct AttentionCommand: ParsableCommand {
                 }
             }
             try RGBImage.grid(rows, gap: 4).writePNG(to: path("attention-query\(q).png"))
-            let distances = layers.map {
-                AttentionAnalysis.meanDistance($0, heads: heads, tokens: t, prefix: prefix, grid: grid, patch: config.patchSize)
+            func distancesOf(_ layers: [[Float]]) -> [[Float]] {
+                layers.map { AttentionAnalysis.meanDistance($0, heads: heads, tokens: t, prefix: prefix, grid: grid, patch: config.patchSize) }
+            }
+            var distances = distancesOf(layers)
+            if average > 1, let index {
+                for i in (index + 1)..<(index + average) {
+                    let more = distancesOf(vit.attentionMaps(image: try loadInput(config, test: test, index: i).1))
+                    for l in distances.indices { for h in distances[l].indices { distances[l][h] += more[l][h] } }
+                }
+                distances = distances.map { $0.map { $0 / Float(average) } }
             }
             let farthest = Float(grid - 1) * Float(config.patchSize) * Float(2).squareRoot()
             try AttentionAnalysis.distancePlot(distances, maxDistance: farthest).writePNG(to: path("distance.png"))
@@ -66,22 +78,22 @@ struct AttentionCommand: ParsableCommand {
             try RGBImage.grid([[big, AttentionAnalysis.overlay(picture, values: Array(rollout[prefix...]), grid: grid, scale: s)]], gap: 4)
                 .writePNG(to: path("rollout.png"))
             for (l, d) in distances.enumerated() {
-                print("layer \(l) mean attention distance (px): " + d.map { String(format: "%.2f", $0) }.joined(separator: " "))
+                print("layer \(l) mean attention distance (px\(average > 1 ? ", \(average) images" : "")): " + d.map { String(format: "%.2f", $0) }.joined(separator: " "))
             }
             print("wrote \(path("attention-query\(q).png")), \(path("distance.png")), \(path("distance.csv")), \(path("rollout.png"))")
         }
     }
 
     /// The picture to draw on (at the model's size) and the model's normalised input.
-    func loadInput(_ c: ViTConfig) throws -> (RGBImage, [Float]) {
+    func loadInput(_ c: ViTConfig, test: ImageDataset?, index: Int?) throws -> (RGBImage, [Float]) {
         if let image {
             if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
             let img = try ImageFolder.decode(image).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
             return (img, img.normalized(mean: data.mean.isEmpty ? CIFAR10.mean : data.mean, std: data.std.isEmpty ? CIFAR10.std : data.std))
         }
-        let (_, test) = try data.load(seed: 0, imgSize: c.imgSize, threads: threadOptions.threads, train: false)
+        guard let test, let index else { throw ViTKitError("give one of --image FILE or --index N") }
         try test.checkFits(c, role: "evaluation")
-        guard let index, index < test.count else { throw ViTKitError("--index \(index ?? -1): the test split has \(test.count) images") }
+        guard index < test.count else { throw ViTKitError("--index \(index): the test split has \(test.count) images") }
         let n = test.imageBytes, plane = c.imgSize * c.imgSize
         let bytes = Array(test.images[(index * n)..<((index + 1) * n)])
         let (scale, shift) = test.normalization

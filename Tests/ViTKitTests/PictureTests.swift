@@ -174,6 +174,19 @@ final class AttentionAnalysisTests: XCTestCase {
         }
         XCTAssertEqual(try RGBImage.readPNG(root + "/att/rollout.png").width, 4 + 2 * (128 + 4))
         XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["attention", "--checkpoint", "x"]))
+        XCTAssertThrowsError(try VitkitCommand.parseAsRoot(["attention", "--checkpoint", "x", "--image", "y.png", "--average", "2"]))
+        // distances averaged over test images: the mean of the one-image runs
+        func distances(_ args: [String], _ out: String) throws -> [Float] {
+            var c = try XCTUnwrap(try VitkitCommand.parseAsRoot(["attention", "--checkpoint", root + "/run/last.safetensors",
+                                                                  "--dataset", "synthetic", "--synthetic-test", "8", "--output", root + out] + args)
+                as? AttentionCommand)
+            try c.run()
+            return try String(contentsOfFile: root + out + "/distance.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { Float($0.split(separator: ",")[2])! }
+        }
+        let one = try (0..<3).map { try distances(["--index", "\($0)"], "/i\($0)") }
+        let mean = try distances(["--index", "0", "--average", "3"], "/avg")
+        for k in mean.indices { XCTAssertEqual(mean[k], (one[0][k] + one[1][k] + one[2][k]) / 3, accuracy: 2e-3) }
     }
 }
 
