@@ -37,9 +37,10 @@ struct AttentionCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
-            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
-            try Checkpoint.load(vit, from: checkpoint)
+            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
+                try model.resolve(numClasses: $0)
+            }
+            let config = vit.config
             let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false).1
             let (picture, input) = try loadInput(config, test: test, index: index)
             let grid = config.gridSize, prefix = config.numPrefixTokens, t = config.numTokens, heads = config.numHeads

@@ -20,10 +20,10 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
-            let (_, test) = try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false)
-            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
-            try Checkpoint.load(vit, from: checkpoint)
+            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
+                try model.resolve(numClasses: $0)
+            }
+            let (_, test) = try data.load(seed: 0, imgSize: vit.config.imgSize, threads: threadOptions.threads, train: false)
             let t0 = Date()
             let ev = vit.evaluate(on: test, batchSize: batchSize)
             print(String(format: "eval checkpoint=%@ dataset=%@ images=%d test_loss=%.4f test_acc=%.2f test_top5=%.2f seconds=%.1f",

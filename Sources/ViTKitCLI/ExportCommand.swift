@@ -20,9 +20,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
-            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: 1))
-            try Checkpoint.load(vit, from: checkpoint)
+            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.resolve(numClasses: $0) }
+            let config = vit.config
             try Checkpoint.save(vit, to: output)
             print("export checkpoint=\(checkpoint) config=\(config.name) tensors=\(vit.table.entries.count) "
                 + "parameters=\(vit.parameterCount) output=\(output)")

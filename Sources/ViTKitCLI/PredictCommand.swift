@@ -22,9 +22,10 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let config = try Checkpoint.config(at: checkpoint) { try model.resolve(numClasses: $0) }
-            let vit = try VisionTransformer(config: config, pool: ThreadPool(threads: threadOptions.threads))
-            try Checkpoint.load(vit, from: checkpoint)
+            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
+                try model.resolve(numClasses: $0)
+            }
+            let config = vit.config
             guard let x = try SafeTensors.read(path: input).tensors["x"] else {
                 throw ViTKitError("\(input) has no tensor 'x': expected images [N, C, H, W]")
             }

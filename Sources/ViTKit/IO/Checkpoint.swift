@@ -39,19 +39,31 @@ public enum Checkpoint {
     /// A training state file (`train_state.safetensors`) is read for its weights.
     public static func load(_ model: VisionTransformer, from path: String) throws {
         let (tensors, meta) = try SafeTensors.read(path: path)
-        let weights = meta["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
-        try load(model, tensors: weights, what: "checkpoint \(path)")
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
     }
 
-    /// The config a checkpoint records, or for a file that records none (one timm wrote), `fallback` called with
-    /// the class count read off `head.weight`.
-    public static func config(at path: String, fallback: (Int) throws -> ViTConfig) throws -> ViTConfig {
+    /// The model's tensors of a file: all of them, or for a training state file all but the optimizer's.
+    static func modelTensors(_ tensors: [String: SafeTensors.Tensor], metadata: [String: String]) -> [String: SafeTensors.Tensor] {
+        metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
+    }
+
+    /// The model a checkpoint holds, read in one pass: built from the config the file records, or for a file that
+    /// records none (one timm wrote) from `fallback` called with the class count read off `head.weight`; then
+    /// loaded as `load(_:from:)` loads (a training state file for its weights).
+    public static func model(from path: String, pool: ThreadPool, fallback: (Int) throws -> ViTConfig) throws -> VisionTransformer {
         let (tensors, meta) = try SafeTensors.read(path: path)
-        if meta["vitkit_config"] != nil { return try config(metadata: meta, path: path) }
-        guard let head = tensors["head.weight"], head.shape.count == 2 else {
-            throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
+        let config: ViTConfig
+        if meta["vitkit_config"] != nil {
+            config = try self.config(metadata: meta, path: path)
+        } else {
+            guard let head = tensors["head.weight"], head.shape.count == 2 else {
+                throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
+            }
+            config = try fallback(head.shape[0])
         }
-        return try fallback(head.shape[0])
+        let model = try VisionTransformer(config: config, pool: pool)
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
+        return model
     }
 
     static func load(_ model: VisionTransformer, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
@@ -106,8 +118,7 @@ public enum Checkpoint {
         guard config == model.config else {
             throw ViTKitError("\(what) was written for model \(config.name) (\(config)), not \(model.config.name) (\(model.config))")
         }
-        let weights = tensors.filter { !$0.key.hasPrefix("optimizer.") }
-        try load(model, tensors: weights, what: what)
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: what)
         if let optimizer {
             for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
                 for e in model.table.entries {

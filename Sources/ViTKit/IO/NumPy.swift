@@ -63,7 +63,8 @@ public enum NumPy {
             default: for i in 0..<count { values[i] = Float(p.load(fromByteOffset: i, as: UInt8.self)) }
             }
         }
-        if fortran && shape.count > 1 { values = fortranToC(values, shape: shape) }
+        // column-major bytes are the row-major array of the reversed shape: reverse the axes back
+        if fortran && shape.count > 1 { return Tensor(shape: shape.reversed(), values: values).permuted(Array((0..<shape.count).reversed())) }
         return Tensor(shape: shape, values: values)
     }
 
@@ -101,19 +102,5 @@ public enum NumPy {
     static func quoted(_ s: String) -> String? {
         guard s.count >= 2, let q = s.first, q == "'" || q == "\"", s.last == q else { return nil }
         return String(s.dropFirst().dropLast())
-    }
-
-    /// Column-major values of `shape` in row-major order.
-    static func fortranToC(_ values: [Float], shape: [Int]) -> [Float] {
-        var out = [Float](repeating: 0, count: values.count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for c in 0..<values.count {
-            var f = 0, stride = 1
-            for (d, n) in shape.enumerated() { f += index[d] * stride; stride *= n }
-            out[c] = values[f]
-            var d = shape.count - 1
-            while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
-        }
-        return out
     }
 }

@@ -8,6 +8,23 @@ public enum SafeTensors {
         public var shape: [Int]
         public var values: [Float]
         public init(shape: [Int], values: [Float]) { self.shape = shape; self.values = values }
+
+        /// The tensor with its axes reordered (torch's `permute`): output axis i is input axis `order[i]`.
+        public func permuted(_ order: [Int]) -> Tensor {
+            let outShape = order.map { shape[$0] }
+            var strides = [Int](repeating: 1, count: shape.count)
+            for d in stride(from: shape.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+            var out = [Float](repeating: 0, count: values.count)
+            var index = [Int](repeating: 0, count: outShape.count)
+            for o in 0..<out.count {
+                var src = 0
+                for (i, axis) in order.enumerated() { src += index[i] * strides[axis] }
+                out[o] = values[src]
+                var d = outShape.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < outShape[d] { break }; index[d] = 0; d -= 1 }
+            }
+            return Tensor(shape: outShape, values: out)
+        }
     }
 
     /// Reads every tensor of the file at `path` and its `__metadata__` strings.

@@ -44,7 +44,7 @@ public enum GoogleViTWeights {
             report.loaded.append(name)
         }
 
-        try set("patch_embed.proj.weight", permute(try get("embedding/kernel"), [3, 2, 0, 1]), from: "embedding/kernel")
+        try set("patch_embed.proj.weight", (try get("embedding/kernel")).permuted([3, 2, 0, 1]), from: "embedding/kernel")
         try set("patch_embed.proj.bias", try get("embedding/bias"), from: "embedding/bias")
         if c.classToken { try set("cls_token", try get("cls"), from: "cls") }
         if c.regTokens > 0 { report.kept["reg_token"] = "not in Google checkpoints" }
@@ -66,12 +66,12 @@ public enum GoogleViTWeights {
             var qkvW: [Float] = [], qkvB: [Float] = []
             for n in ["query", "key", "value"] {
                 let k = try get(mha + n + "/kernel")  // [D, heads, head dim] → rows of [heads·head dim, D]
-                qkvW += permute(NumPy.Tensor(shape: [k.shape[0], k.values.count / max(1, k.shape[0])], values: k.values), [1, 0]).values
+                qkvW += NumPy.Tensor(shape: [k.shape[0], k.values.count / max(1, k.shape[0])], values: k.values).permuted([1, 0]).values
                 qkvB += try get(mha + n + "/bias").values
             }
             try set(b + "attn.qkv.weight", NumPy.Tensor(shape: [qkvW.count / c.embedDim, c.embedDim], values: qkvW), from: mha + "*/kernel")
             try set(b + "attn.qkv.bias", NumPy.Tensor(shape: [qkvB.count], values: qkvB), from: mha + "*/bias")
-            let out = permute(try get(mha + "out/kernel"), [2, 0, 1])  // [heads, head dim, D] → [D, heads, head dim]
+            let out = (try get(mha + "out/kernel")).permuted([2, 0, 1])  // [heads, head dim, D] → [D, heads, head dim]
             try set(b + "attn.proj.weight", NumPy.Tensor(shape: [out.shape[0], out.values.count / max(1, out.shape[0])], values: out.values),
                     from: mha + "out/kernel")
             try set(b + "attn.proj.bias", try get(mha + "out/bias"), from: mha + "out/bias")
@@ -79,7 +79,7 @@ public enum GoogleViTWeights {
             try set(b + "norm2.bias", try get(p + "LayerNorm_2/bias"), from: p + "LayerNorm_2/bias")
             for r in 0..<2 {
                 let dense = p + "MlpBlock_3/Dense_\(r)/"
-                try set(b + "mlp.fc\(r + 1).weight", permute(try get(dense + "kernel"), [1, 0]), from: dense + "kernel")
+                try set(b + "mlp.fc\(r + 1).weight", (try get(dense + "kernel")).permuted([1, 0]), from: dense + "kernel")
                 try set(b + "mlp.fc\(r + 1).bias", try get(dense + "bias"), from: dense + "bias")
             }
         }
@@ -90,29 +90,12 @@ public enum GoogleViTWeights {
             report.kept["fc_norm"] = "timm loads encoder_norm only into norm"
         }
         if let hb = w[prefix + "head/bias"], hb.shape.last == c.numClasses {
-            try set("head.weight", permute(try get("head/kernel"), [1, 0]), from: "head/kernel")
+            try set("head.weight", (try get("head/kernel")).permuted([1, 0]), from: "head/kernel")
             try set("head.bias", hb, from: "head/bias")
         } else {
             report.kept["head"] = "the checkpoint's head has \(w[prefix + "head/bias"]?.shape.last.map(String.init) ?? "no") classes, the model \(c.numClasses)"
         }
         return report
-    }
-
-    /// The array with its axes reordered: output axis i is input axis `order[i]`.
-    static func permute(_ t: NumPy.Tensor, _ order: [Int]) -> NumPy.Tensor {
-        let shape = order.map { t.shape[$0] }
-        var strides = [Int](repeating: 1, count: t.shape.count)
-        for d in stride(from: t.shape.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * t.shape[d + 1] }
-        var out = [Float](repeating: 0, count: t.values.count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for o in 0..<out.count {
-            var src = 0
-            for (i, axis) in order.enumerated() { src += index[i] * strides[axis] }
-            out[o] = t.values[src]
-            var d = shape.count - 1
-            while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
-        }
-        return NumPy.Tensor(shape: shape, values: out)
     }
 
     /// timm's `resample_abs_pos_embed` as `_load_weights` calls it: the first `prefixTokens` rows kept, the rest a
