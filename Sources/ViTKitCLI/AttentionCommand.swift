@@ -37,8 +37,11 @@ struct AttentionCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
-                try model.resolve(numClasses: $0)
+            let loaded = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
+                try model.architecture(numClasses: $0)
+            }
+            guard let vit = loaded as? VisionTransformer else {
+                throw ViTKitError("checkpoint \(checkpoint) holds \(loaded.name), a ConvMixer: attention maps need a ViT")
             }
             let config = vit.config
             let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false).1
@@ -93,7 +96,7 @@ struct AttentionCommand: ParsableCommand {
             return (img, img.normalized(mean: data.mean.isEmpty ? CIFAR10.mean : data.mean, std: data.std.isEmpty ? CIFAR10.std : data.std))
         }
         guard let test, let index else { throw ViTKitError("give one of --image FILE or --index N") }
-        try test.checkFits(c, role: "evaluation")
+        try test.checkFits(.vit(c), role: "evaluation")
         guard index < test.count else { throw ViTKitError("--index \(index): the test split has \(test.count) images") }
         let n = test.imageBytes, plane = c.imgSize * c.imgSize
         let bytes = Array(test.images[(index * n)..<((index + 1) * n)])

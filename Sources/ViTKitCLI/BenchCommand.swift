@@ -7,7 +7,7 @@ import ViTKit
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps (forward, loss, backward, AdamW) on a fixed random batch.",
+        abstract: "Time training steps (forward, loss, backward, AdamW) of a ViT or ConvMixer on a fixed random batch.",
         discussion: "Prints: vitkit train config=… batch=… threads=… img_per_s=<median> step_ms=<min>/<median>/<max> peak_rss_mib=… params=…")
 
     @OptionGroup var model: ModelOptions
@@ -30,16 +30,17 @@ struct BenchCommand: ParsableCommand {
         if let a = augment, a.lowercased() != "none" {
             do { _ = try RandAugment(config: a, mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
         }
-        do { _ = try model.resolve(numClasses: numClasses) } catch let e as ViTKitError { throw ValidationError(e.description) }
+        do { _ = try model.architecture(numClasses: numClasses) } catch let e as ViTKitError { throw ValidationError(e.description) }
     }
 
     func run() throws {
         try runOrExit {
-            let config = try model.resolve(numClasses: numClasses)
+            let config = try model.architecture(numClasses: numClasses)
             let pool = ThreadPool(threads: threadOptions.threads)
-            let vit = try VisionTransformer(config: config, pool: pool)
+            let vit = try config.makeModel(pool: pool)
             var rng = RNG(seed: 0)
-            try vit.initialize(.timm, rng: &rng)
+            try (vit as? VisionTransformer)?.initialize(.timm, rng: &rng)
+            (vit as? ConvMixer)?.initialize(rng: &rng)
             let images = (0..<(batch * config.inChans * config.imgSize * config.imgSize)).map { _ in rng.normal() }
             let labels = (0..<batch).map { _ in Int32(rng.int(below: numClasses)) }
             let opt = AdamW(table: vit.table, eps: 1e-3, weightDecay: 0.01)

@@ -9,6 +9,8 @@ enum ConfigFile {
     /// Options that are flags (`key: true` gives `--key`, `false` nothing); every other key becomes `--key value…`.
     static let flags: Set<String> = ["no-resume-opt", "skip-bad-images", "coarse-labels", "dataset-download", "impulse-per-layer",
                                      "profile", "sheet"]
+    /// Flags with a `--no-` form (`key: false` gives `--no-key`).
+    static let invertibleFlags: Set<String> = ["freeze-spatial"]
     /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).
     static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias"]
     /// Short options, by the long name they stand for.
@@ -41,6 +43,7 @@ enum ConfigFile {
             let values: [String]
             switch mapping[key] {
             case let b as Bool where flags.contains(name): if b { options.append("--" + name) }; continue
+            case let b as Bool where invertibleFlags.contains(name): options.append((b ? "--" : "--no-") + name); continue
             case let list as [Any]: values = list.map { "\($0)" }
             case nil, is NSNull: continue
             case let v?: values = ["\(v)"]

@@ -21,9 +21,9 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try runOrExit {
             let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
-                try model.resolve(numClasses: $0)
+                try model.architecture(numClasses: $0)
             }
-            let (_, test) = try data.load(seed: 0, imgSize: vit.config.imgSize, threads: threadOptions.threads, train: false)
+            let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, threads: threadOptions.threads, train: false)
             let t0 = Date()
             let ev = vit.evaluate(on: test, batchSize: batchSize)
             print(String(format: "eval checkpoint=%@ dataset=%@ images=%d test_loss=%.4f test_acc=%.2f test_top5=%.2f seconds=%.1f",

@@ -20,10 +20,9 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.resolve(numClasses: $0) }
-            let config = vit.config
+            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.architecture(numClasses: $0) }
             try Checkpoint.save(vit, to: output)
-            print("export checkpoint=\(checkpoint) config=\(config.name) tensors=\(vit.table.entries.count) "
+            print("export checkpoint=\(checkpoint) config=\(vit.name) tensors=\(vit.stateDictEntries.count) "
                 + "parameters=\(vit.parameterCount) output=\(output)")
         }
     }

@@ -2,25 +2,64 @@ import ArgumentParser
 import Foundation
 import ViTKit
 
-/// Model architecture: a named config plus timm-style overrides.
+/// Model architecture: a named config (a ViT or a ConvMixer) plus timm-style overrides.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Named config: \(ViTConfig.named.keys.sorted().joined(separator: ", ")).")
+    @Option(name: [.customLong("config"), .customLong("model")],
+            help: "Named model: \(ViTConfig.named.keys.sorted().joined(separator: ", ")), or a ConvMixer: convmixer, convmixer_<256_8_3|512_6_3|512_6_5>_<train|random|impulse|box>.")
     var config = "small"
     @Option(help: "Input image size (default: the config's).") var imgSize: Int?
     @Option(help: "Patch size.") var patchSize: Int?
-    @Option(help: "Embedding dimension.") var embedDim: Int?
+    @Option(help: "Embedding dimension (ConvMixer: dim).") var embedDim: Int?
     @Option(help: "Number of blocks.") var depth: Int?
-    @Option(help: "Attention heads.") var numHeads: Int?
-    @Option(help: "MLP hidden size / embed dim.") var mlpRatio: Double?
-    @Option(help: "Prepend a class token: true or false.") var classToken: Bool?
-    @Option(help: "Register tokens.") var regTokens: Int?
-    @Option(help: "Pooling before the head: avg or token.") var globalPool: GlobalPool?
-    @Option(help: "Position embedding: sincos (fixed) or learn.") var posEmbed: PosEmbedKind?
-    @Option(help: "Position embedding skips prefix tokens: true or false.") var noEmbedClass: Bool?
-    @Option(help: "LayerNorm after pooling instead of before: true or false (default: true for avg).") var fcNorm: Bool?
+    @Option(help: "ViT: attention heads.") var numHeads: Int?
+    @Option(help: "ViT: MLP hidden size / embed dim.") var mlpRatio: Double?
+    @Option(help: "ViT: prepend a class token: true or false.") var classToken: Bool?
+    @Option(help: "ViT: register tokens.") var regTokens: Int?
+    @Option(help: "ViT: pooling before the head: avg or token.") var globalPool: GlobalPool?
+    @Option(help: "ViT: position embedding: sincos (fixed) or learn.") var posEmbed: PosEmbedKind?
+    @Option(help: "ViT: position embedding skips prefix tokens: true or false.") var noEmbedClass: Bool?
+    @Option(help: "ViT: LayerNorm after pooling instead of before: true or false (default: true for avg).") var fcNorm: Bool?
+    @Option(help: "ConvMixer: depthwise kernel size (odd).") var kernelSize: Int?
+    @Option(help: ArgumentHelp("ConvMixer: depthwise filter init: \(SpatialInit.validForms).", valueName: "init"))
+    var spatialInit: String?
+    @Flag(inversion: .prefixedNo, help: "ConvMixer: freeze the depthwise convs' weights and biases (default: the model's; frozen for _random, _impulse, _box).")
+    var freezeSpatial: Bool?
+    @Option(help: "ConvMixer: distinct depthwise filters per block, shared by the channels (0: one per channel).")
+    var spatialHeads: Int?
 
-    /// The resolved config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
+    var isConvMixer: Bool { config.hasPrefix("convmixer") }
+
+    /// The resolved ViT config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
     func resolve(numClasses: Int) throws -> ViTConfig {
+        guard case .vit(let c) = try architecture(numClasses: numClasses) else {
+            throw ViTKitError("model \(config) is a ConvMixer: this command works with ViTs only")
+        }
+        return c
+    }
+
+    /// The resolved architecture (a ViT or a ConvMixer) for `numClasses` outputs, with `seed` choosing shared filters.
+    func architecture(numClasses: Int, seed: UInt64 = 0) throws -> ModelConfig {
+        if isConvMixer {
+            let vitOnly: [(String, Bool)] = [("--num-heads", numHeads != nil), ("--mlp-ratio", mlpRatio != nil),
+                ("--class-token", classToken != nil), ("--reg-tokens", regTokens != nil), ("--global-pool", globalPool != nil),
+                ("--pos-embed", posEmbed != nil), ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil)]
+            if let (name, _) = vitOnly.first(where: { $0.1 }) { throw ViTKitError("\(name) is a ViT option; model \(config) is a ConvMixer") }
+            var c = try ConvMixerConfig.named(config)
+            c.numClasses = numClasses; c.choiceSeed = seed
+            if let v = imgSize { c.imgSize = v }
+            if let v = patchSize { c.patchSize = v }
+            if let v = embedDim { c.dim = v }
+            if let v = depth { c.depth = v }
+            if let v = kernelSize { c.kernelSize = v }
+            if let v = spatialInit { c.spatialInit = try SpatialInit(parsing: v) }
+            if let v = freezeSpatial { c.trainableSpatial = !v }
+            if let v = spatialHeads { c.spatialHeads = v }
+            try c.validate()
+            return .convMixer(c)
+        }
+        let convOnly: [(String, Bool)] = [("--kernel-size", kernelSize != nil), ("--spatial-init", spatialInit != nil),
+            ("--freeze-spatial", freezeSpatial != nil), ("--spatial-heads", spatialHeads != nil)]
+        if let (name, _) = convOnly.first(where: { $0.1 }) { throw ViTKitError("\(name) is a ConvMixer option; model \(config) is a ViT") }
         var c = try ViTConfig.named(config)
         c.numClasses = numClasses
         if let v = imgSize { c.imgSize = v }
@@ -36,7 +75,7 @@ struct ModelOptions: ParsableArguments {
         if let v = noEmbedClass { c.noEmbedClass = v }
         if let v = fcNorm { c.fcNorm = v }
         try c.validate()
-        return c
+        return .vit(c)
     }
 }
 

@@ -23,17 +23,16 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try runOrExit {
             let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
-                try model.resolve(numClasses: $0)
+                try model.architecture(numClasses: $0)
             }
-            let config = vit.config
             guard let x = try SafeTensors.read(path: input).tensors["x"] else {
                 throw ViTKitError("\(input) has no tensor 'x': expected images [N, C, H, W]")
             }
-            let c = config.inChans, s = config.imgSize
+            let c = vit.inChans, s = vit.imgSize
             guard x.shape.count == 4, x.shape[1] == c, x.shape[2] == s, x.shape[3] == s else {
                 throw ViTKitError("\(input): tensor 'x' has shape \(x.shape), the model takes [N, \(c), \(s), \(s)]")
             }
-            let n = x.shape[0], per = c * s * s, classes = config.numClasses, chunk = 256
+            let n = x.shape[0], per = c * s * s, classes = vit.numClasses, chunk = 256
             var logits = [Float](repeating: 0, count: n * classes)
             var start = 0
             while start < n {
@@ -45,7 +44,7 @@ struct PredictCommand: ParsableCommand {
                 start += b
             }
             try SafeTensors.write(path: output, tensors: [("logits", SafeTensors.Tensor(shape: [n, classes], values: logits))])
-            print("predict checkpoint=\(checkpoint) config=\(config.name) images=\(n) output=\(output)")
+            print("predict checkpoint=\(checkpoint) config=\(vit.name) images=\(n) output=\(output)")
         }
     }
 }

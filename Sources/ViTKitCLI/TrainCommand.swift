@@ -6,7 +6,7 @@ import ViTKit
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a Vision Transformer (defaults: the paper's small-dataset recipe).",
+        abstract: "Train a Vision Transformer or a ConvMixer (defaults: the paper's small-dataset recipe).",
         discussion: """
         With no --data-dir it trains on a generated dataset, so it runs anywhere with no download.
         -c FILE (--config-file) reads options from a YAML file whose keys are option names (batch_size or
@@ -96,7 +96,11 @@ struct TrainCommand: ParsableCommand {
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
         try check(resume != nil || !noResumeOpt, "--no-resume-opt needs --resume")
         try check(resume == nil || pretrained == nil, "--pretrained and --resume exclude each other: a resumed run has its weights")
-        do { _ = try model.resolve(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
+        do { _ = try model.architecture(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
+        try check(!model.isConvMixer || initArguments.initText == "timm",
+                  "--init \(initArguments.initText) is a ViT init; a ConvMixer's depthwise filters start as --spatial-init says")
+        try check(!model.isConvMixer || !(pretrained ?? "").lowercased().hasSuffix(".npz"),
+                  "--pretrained .npz holds Google ViT weights; a ConvMixer takes a .safetensors state_dict")
     }
 
     var options: TrainOptions {
@@ -117,15 +121,15 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let (loaded, test) = try data.load(seed: seed, imgSize: try model.resolve(numClasses: 1).imgSize,
+            let (loaded, test) = try data.load(seed: seed, imgSize: try model.architecture(numClasses: 1).imgSize,
                                                threads: threadOptions.threads)
             let train = loaded!
-            let config = try model.resolve(numClasses: train.numClasses)
+            let config = try model.architecture(numClasses: train.numClasses, seed: seed)
             try train.checkFits(config, role: "training")  // before the init, which can take a while
             let pool = ThreadPool(threads: threadOptions.threads)
-            let vit = try VisionTransformer(config: config, pool: pool)
+            let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
-            let trainer = Trainer(model: vit, options: options)
+            let trainer = Trainer(model: net, options: options)
             if let resume {
                 var isDir: ObjCBool = false
                 let path = FileManager.default.fileExists(atPath: resume, isDirectory: &isDir) && isDir.boolValue
@@ -136,19 +140,20 @@ struct TrainCommand: ParsableCommand {
                 for k in changed.keys.sorted() { print("# resume: \(k) was \(changed[k]!.0), now \(changed[k]!.1)") }
             } else {
                 var rng = RNG(seed: seed)
-                let impulse = try vit.initialize(initMode, options: initArguments.options, rng: &rng)
+                let impulse = try (net as? VisionTransformer)?.initialize(initMode, options: initArguments.options, rng: &rng) ?? []
+                (net as? ConvMixer)?.initialize(rng: &rng)
                 for r in impulse {
                     print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
                         + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")
                 }
                 if let pretrained {
-                    if pretrained.lowercased().hasSuffix(".npz") {
+                    if pretrained.lowercased().hasSuffix(".npz"), let vit = net as? VisionTransformer {
                         let report = try GoogleViTWeights.load(vit, from: pretrained)
                         print("# pretrained \(pretrained): \(report.loaded.count) tensors loaded"
                             + report.kept.keys.sorted().map { "; \($0) kept at its init (\(report.kept[$0]!))" }.joined())
                     } else {
-                        try Checkpoint.load(vit, from: pretrained)
-                        print("# pretrained \(pretrained): all \(vit.table.entries.count) tensors loaded")
+                        try Checkpoint.load(net, from: pretrained)
+                        print("# pretrained \(pretrained): all \(net.stateDictEntries.count) tensors loaded")
                     }
                 }
             }
@@ -160,8 +165,10 @@ struct TrainCommand: ParsableCommand {
                 if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
                 print(line); fflush(stdout)
             }
-            print("# vitkit config=\(config.name) init=\(initMode) dataset=\(data.datasetName) "
-                + "train=\(train.count) test=\(test.count) params=\(vit.parameterCount) threads=\(pool.threadCount) "
+            let initText: String
+            if case .convMixer(let c) = config { initText = "spatial:\(c.spatialInit)\(c.trainableSpatial ? "" : ",frozen")" } else { initText = "\(initMode)" }
+            print("# vitkit config=\(config.name) init=\(initText) dataset=\(data.datasetName) "
+                + "train=\(train.count) test=\(test.count) params=\(net.parameterCount) threads=\(pool.threadCount) "
                 + "batch=\(batchSize) epochs=\(epochs) output=\(output)")
             fflush(stdout)
             try trainer.fit(train: train, test: test)
@@ -169,9 +176,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// timm's args.yaml: every setting of the run (model config, data, recipe, init), so the seed reproduces it.
-    func writeArgs(config: ViTConfig) throws {
+    func writeArgs(config architecture: ModelConfig) throws {
         // the model's options by their names, so that `vitkit train -c args.yaml` rebuilds this model
-        var args: [String: String] = [
+        var args: [String: String]
+        switch architecture {
+        case .convMixer(let c):
+            args = ["model": c.name, "img_size": "\(c.imgSize)", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
+                    "num_classes": "\(c.numClasses)", "embed_dim": "\(c.dim)", "depth": "\(c.depth)",
+                    "kernel_size": "\(c.kernelSize)", "spatial_init": "\(c.spatialInit)", "freeze_spatial": "\(!c.trainableSpatial)",
+                    "spatial_heads": "\(c.spatialHeads)"]
+        case .vit(let config):
+        args = [
             "model": config.name, "img_size": "\(config.imgSize)", "patch_size": "\(config.patchSize)",
             "in_chans": "\(config.inChans)", "num_classes": "\(config.numClasses)", "embed_dim": "\(config.embedDim)",
             "depth": "\(config.depth)", "num_heads": "\(config.numHeads)", "mlp_ratio": "\(config.mlpRatio)",
@@ -179,6 +194,7 @@ struct TrainCommand: ParsableCommand {
             "global_pool": config.globalPool.rawValue, "no_embed_class": "\(config.noEmbedClass)",
             "pos_embed": config.posEmbed.rawValue, "norm_eps": "\(config.normEps)"]
         if let fc = config.fcNorm { args["fc_norm"] = "\(fc)" }
+        }
         let o = options
         let recipe: [String: Any] = [
             "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,

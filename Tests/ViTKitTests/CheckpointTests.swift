@@ -162,8 +162,12 @@ final class CheckpointTests: XCTestCase {
                        "f: tensor 'a' has byte range [0, 8], outside the 6 data bytes; the file is truncated or corrupt")
         XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, data: Array(repeating: 0, count: 8))),
                        "f: tensor 'a' has byte range [0, 8] (8 bytes), but shape [3] of F32 needs 12")
-        XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#, data: Array(repeating: 0, count: 8))),
-                       "f: tensor 'a' is I64; ViTKit reads F32, F16 and BF16")
+        XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "I32", "shape": [1], "data_offsets": [0, 4]}}"#, data: Array(repeating: 0, count: 4))),
+                       "f: tensor 'a' is I32; ViTKit reads F32, F16, BF16 and I64")
+        // I64 (BatchNorm's num_batches_tracked in files torch writes) is read as a float count
+        let count = try SafeTensors.parse(bytes(header: #"{"n": {"dtype": "I64", "shape": [], "data_offsets": [0, 8]}}"#,
+                                                     data: [7, 1, 0, 0, 0, 0, 0, 0]), what: "f").tensors["n"]!
+        XCTAssertEqual(count.shape, []); XCTAssertEqual(count.values, [263])
         XCTAssertEqual(parseError(bytes(header: #"{"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}}"#, data: [])),
                        "f: tensor 'a' has an impossible shape [4611686018427387904, 4]")
         // F16 and BF16 are read (timm checkpoints are often half precision): 1.5 and −2 in each

@@ -36,7 +36,7 @@ public struct ImageDataset: Sendable {
     public var isFileBacked: Bool { !files.isEmpty }
 
     /// Throws unless the pictures have the model's channels and size; `role` names the data in the message.
-    public func checkFits(_ c: ViTConfig, role: String) throws {
+    public func checkFits(_ c: ModelConfig, role: String) throws {
         guard size != c.imgSize || channels != c.inChans else { return }
         throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
             + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")

@@ -19,6 +19,17 @@ public enum Kernels {
         while i < n { y[i] += x[i]; i += 1 }
     }
 
+    /// y[i] += x[i], split across the pool.
+    public static func add(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        pool.run(Add(y: y, x: x, count: n))
+    }
+
+    struct Add: ParallelRangeJob {
+        let y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int
+        var granule: Int { 64 }
+        func run(_ r: Range<Int>) { Kernels.add(y + r.lowerBound, x + r.lowerBound, r.count) }
+    }
+
     /// out[c] = Σ_r x[r, c], columns split across the pool (each column summed in row order: deterministic).
     public static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                   rows: Int, cols: Int) {

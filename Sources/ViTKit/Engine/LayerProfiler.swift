@@ -7,6 +7,7 @@ public final class LayerProfiler: @unchecked Sendable {
         case linearForward = "linear fwd (GEMM)", linearBackward = "linear bwd (GEMM)"
         case attentionForward = "attention fwd", attentionBackward = "attention bwd"
         case layerNorm = "layernorm fwd+bwd", gelu = "gelu fwd+bwd (+recompute)", patchify = "im2col"
+        case depthwise = "depthwise conv fwd+bwd", batchNorm = "batchnorm fwd+bwd"
         case optimizer = "adamw + clip"
     }
 

@@ -3,11 +3,11 @@ import Foundation
 /// Model checkpoints: a safetensors file with timm's state_dict keys and shapes (so `timm` can load the
 /// weights), plus the ViTKit config in the metadata. `TrainingState` files add what an exact resume needs.
 public enum Checkpoint {
-    /// Saves the model's parameters (and the fixed sin-cos `pos_embed` is left out, as the reference code does).
-    public static func save(_ model: VisionTransformer, to path: String, extra: [String: String] = [:]) throws {
-        var meta = extra
+    /// Saves the model's state_dict: its parameters and buffers (the fixed sin-cos `pos_embed` is left out, as
+    /// the reference code does), with the architecture in the metadata.
+    public static func save(_ model: any ImageClassifier, to path: String, extra: [String: String] = [:]) throws {
+        var meta = extra.merging(try model.architecture.metadata()) { $1 }
         meta["format"] = "pt"
-        meta["vitkit_config"] = try json(model.config)
         try SafeTensors.write(path: path, tensors: weights(model), metadata: meta)
     }
 
@@ -18,26 +18,25 @@ public enum Checkpoint {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func weights(_ model: VisionTransformer, prefix: String = "") -> [(String, SafeTensors.Tensor)] {
-        model.table.entries.map { e in (prefix + e.name, SafeTensors.Tensor(shape: e.shape, values: Array(model.parameter(e.name)!))) }
+    static func weights(_ model: any ImageClassifier, prefix: String = "") -> [(String, SafeTensors.Tensor)] {
+        model.stateDictEntries.map { e, p in
+            (prefix + e.name, SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: p, count: e.count))))
+        }
     }
 
-    /// Reads the config stored in a checkpoint.
+    /// Reads the ViT config stored in a checkpoint.
     public static func config(at path: String) throws -> ViTConfig {
-        try config(metadata: try SafeTensors.read(path: path).metadata, path: path)
+        guard case .vit(let c)? = try ModelConfig.from(metadata: try SafeTensors.read(path: path).metadata, path: path) else {
+            throw ViTKitError("checkpoint \(path) has no ViTKit ViT config in its metadata (key 'vitkit_config')")
+        }
+        return c
     }
 
-    static func config(metadata: [String: String], path: String) throws -> ViTConfig {
-        guard let json = metadata["vitkit_config"], let config = try? JSONDecoder().decode(ViTConfig.self, from: Data(json.utf8))
-        else { throw ViTKitError("checkpoint \(path) has no ViTKit config in its metadata (key 'vitkit_config')") }
-        return config
-    }
-
-    /// Loads parameters from a checkpoint into `model`, as `load_state_dict(strict=True)`: every parameter present
-    /// with its shape, and no other tensor (a `pos_embed` for a model with the fixed sin-cos embedding, which timm
+    /// Loads parameters and buffers from a checkpoint into `model`, as `load_state_dict(strict=True)`: every tensor
+    /// present with its shape, and no other (a `pos_embed` for a ViT with the fixed sin-cos embedding, which timm
     /// keeps in its state_dict, is allowed). All missing, unexpected and mis-shaped tensors are named at once.
     /// A training state file (`train_state.safetensors`) is read for its weights.
-    public static func load(_ model: VisionTransformer, from path: String) throws {
+    public static func load(_ model: any ImageClassifier, from path: String) throws {
         let (tensors, meta) = try SafeTensors.read(path: path)
         try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
     }
@@ -47,53 +46,55 @@ public enum Checkpoint {
         metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
     }
 
-    /// The model a checkpoint holds, read in one pass: built from the config the file records, or for a file that
-    /// records none (one timm wrote) from `fallback` called with the class count read off `head.weight`; then
+    /// The model a checkpoint holds, read in one pass: built from the architecture the file records, or for a file
+    /// that records none (one timm wrote) from `fallback` called with the class count read off `head.weight`; then
     /// loaded as `load(_:from:)` loads (a training state file for its weights).
-    public static func model(from path: String, pool: ThreadPool, fallback: (Int) throws -> ViTConfig) throws -> VisionTransformer {
+    public static func model(from path: String, pool: ThreadPool, fallback: (Int) throws -> ModelConfig) throws -> any ImageClassifier {
         let (tensors, meta) = try SafeTensors.read(path: path)
-        let config: ViTConfig
-        if meta["vitkit_config"] != nil {
-            config = try self.config(metadata: meta, path: path)
+        let config: ModelConfig
+        if let recorded = try ModelConfig.from(metadata: meta, path: path) {
+            config = recorded
         } else {
             guard let head = tensors["head.weight"], head.shape.count == 2 else {
                 throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
             }
             config = try fallback(head.shape[0])
         }
-        let model = try VisionTransformer(config: config, pool: pool)
+        let model = try config.makeModel(pool: pool)
         try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
         return model
     }
 
-    static func load(_ model: VisionTransformer, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
+    static func load(_ model: any ImageClassifier, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
         var problems: [String] = []
         /// At most 8 named, then a count: a file for another model would list every tensor.
         func list(_ names: [String]) -> String {
             names.prefix(8).joined(separator: ", ") + (names.count > 8 ? " and \(names.count - 8) more" : "")
         }
-        let expected = Set(model.table.entries.map { prefix + $0.name })
-        let missing = model.table.entries.filter { tensors[prefix + $0.name] == nil }.map(\.name)
-        let fixed: Set<String> = model.config.posEmbed == .sincos ? [prefix + "pos_embed"] : []
+        let entries = model.stateDictEntries
+        let expected = Set(entries.map { prefix + $0.0.name })
+        let missing = entries.filter { tensors[prefix + $0.0.name] == nil }.map(\.0.name)
+        var fixed: Set<String> = []
+        if case .vit(let c) = model.architecture, c.posEmbed == .sincos { fixed.insert(prefix + "pos_embed") }
         let unexpected = tensors.keys.filter { $0.hasPrefix(prefix) && !expected.contains($0) && !fixed.contains($0) }.sorted()
         if !missing.isEmpty { problems.append("missing \(list(missing))") }
         if !unexpected.isEmpty { problems.append("unexpected \(list(unexpected))") }
-        let misShaped = model.table.entries.compactMap { e -> String? in
+        let misShaped = entries.compactMap { e, _ -> String? in
             guard let t = tensors[prefix + e.name], t.shape != e.shape else { return nil }
             return "'\(e.name)' has shape \(t.shape), the model expects \(e.shape)"
         }
         if !misShaped.isEmpty { problems.append(list(misShaped)) }
         if !problems.isEmpty {
-            throw ViTKitError("\(what) does not fit model \(model.config.name): " + problems.joined(separator: "; "))
+            throw ViTKitError("\(what) does not fit model \(model.name): " + problems.joined(separator: "; "))
         }
-        for e in model.table.entries { _ = model.parameter(e.name)!.update(from: tensors[prefix + e.name]!.values) }
+        for (e, p) in entries { p.update(from: tensors[prefix + e.name]!.values, count: e.count) }
     }
 
-    /// Saves everything an exact resume needs in one file, so it is replaced in one step: the weights, AdamW's
-    /// moments (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, as torch names them) and, in the
-    /// metadata, the training state and the model config. Random draws are keyed by (seed, epoch), so the epoch
-    /// is all of the random state.
-    public static func saveTrainingState(_ model: VisionTransformer, optimizer: AdamW, state: TrainingState,
+    /// Saves everything an exact resume needs in one file, so it is replaced in one step: the weights (and
+    /// buffers), AdamW's moments (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, as torch names them)
+    /// and, in the metadata, the training state and the architecture. Random draws are keyed by (seed, epoch), so
+    /// the epoch is all of the random state.
+    public static func saveTrainingState(_ model: any ImageClassifier, optimizer: AdamW, state: TrainingState,
                                          to path: String) throws {
         var tensors = weights(model)
         for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
@@ -102,21 +103,22 @@ public enum Checkpoint {
                                 SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + e.offset, count: e.count)))))
             }
         }
-        let meta = ["vitkit_config": try json(model.config), "train_state": try json(state)]
+        var meta = try model.architecture.metadata()
+        meta["train_state"] = try json(state)
         try SafeTensors.write(path: path, tensors: tensors, metadata: meta)
     }
 
     /// Restores a `saveTrainingState` file: the weights always, AdamW's moments and step unless `optimizer` is nil
-    /// (timm's `--no-resume-opt`). The model must have the config the file was written with.
+    /// (timm's `--no-resume-opt`). The model must have the architecture the file was written with.
     @discardableResult
-    public static func loadTrainingState(_ model: VisionTransformer, optimizer: AdamW?, from path: String) throws -> TrainingState {
+    public static func loadTrainingState(_ model: any ImageClassifier, optimizer: AdamW?, from path: String) throws -> TrainingState {
         let (tensors, meta) = try SafeTensors.read(path: path)
         let what = "training state \(path)"
         guard let json = meta["train_state"], let state = try? JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)),
-              let cfg = meta["vitkit_config"], let config = try? JSONDecoder().decode(ViTConfig.self, from: Data(cfg.utf8))
+              let config = try? ModelConfig.from(metadata: meta, path: path)
         else { throw ViTKitError("\(what) has no training state in its metadata (keys 'train_state' and 'vitkit_config')") }
-        guard config == model.config else {
-            throw ViTKitError("\(what) was written for model \(config.name) (\(config)), not \(model.config.name) (\(model.config))")
+        guard config == model.architecture else {
+            throw ViTKitError("\(what) was written for model \(config.name) (\(config)), not \(model.name) (\(model.architecture))")
         }
         try load(model, tensors: modelTensors(tensors, metadata: meta), what: what)
         if let optimizer {

@@ -2,7 +2,7 @@ import Foundation
 
 /// The safetensors file format (what timm and Hugging Face load): an 8-byte little-endian header length, a JSON
 /// header naming each tensor's dtype, shape and byte range, then the raw little-endian data. F32 is written;
-/// F32, F16 and BF16 are read (as Float).
+/// F32, F16, BF16 and I64 (BatchNorm counters) are read (as Float).
 public enum SafeTensors {
     public struct Tensor: Sendable {
         public var shape: [Int]
@@ -63,8 +63,8 @@ public enum SafeTensors {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
             else { throw ViTKitError("\(what): entry '\(name)' is malformed (expected dtype, shape and two data_offsets)") }
-            guard let width = ["F32": 4, "F16": 2, "BF16": 2][dtype] else {
-                throw ViTKitError("\(what): tensor '\(name)' is \(dtype); ViTKit reads F32, F16 and BF16")
+            guard let width = ["F32": 4, "F16": 2, "BF16": 2, "I64": 8][dtype] else {
+                throw ViTKitError("\(what): tensor '\(name)' is \(dtype); ViTKit reads F32, F16, BF16 and I64")
             }
             var count = 1
             for d in shape {
@@ -89,6 +89,8 @@ public enum SafeTensors {
                 switch dtype {
                 case "F32": for i in 0..<count { values[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
                 case "BF16": for i in 0..<count { values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+                // torch's BatchNorm `num_batches_tracked`: a count, exact in float up to 2^24
+                case "I64": for i in 0..<count { values[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
                 default: for i in 0..<count { values[i] = Float(Float16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
                 }
             }

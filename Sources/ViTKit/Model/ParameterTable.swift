@@ -4,6 +4,8 @@ public struct ParameterInfo: Sendable, Equatable {
     public let name: String
     public let shape: [Int]
     public let offset: Int
+    /// false for frozen parameters (timm's `requires_grad=False`): AdamW skips them, checkpoints keep them.
+    public var trainable = true
     public var count: Int { shape.reduce(1, *) }
     /// Whether AdamW decays it: timm decays parameters with ndim > 1 that are not biases.
     public var decays: Bool { shape.count > 1 && !name.hasSuffix(".bias") }
@@ -17,9 +19,9 @@ public struct ParameterTable: Sendable {
     private var index: [String: Int] = [:]
 
     /// Appends a parameter and returns its offset. Offsets are rounded up to 16 floats (64 bytes).
-    mutating func add(_ name: String, _ shape: [Int]) -> Int {
+    mutating func add(_ name: String, _ shape: [Int], trainable: Bool = true) -> Int {
         let offset = count
-        entries.append(ParameterInfo(name: name, shape: shape, offset: offset))
+        entries.append(ParameterInfo(name: name, shape: shape, offset: offset, trainable: trainable))
         index[name] = entries.count - 1
         count = (offset + shape.reduce(1, *) + 15) / 16 * 16
         return offset

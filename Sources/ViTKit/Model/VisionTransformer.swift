@@ -7,7 +7,7 @@
 ///   per block: x += proj(attn(LN1(x)));  x += fc2(GELU(fc1(LN2(x))))
 ///   pooled = avg over patch tokens, or token 0;  LN as `norm` (before pooling) or `fc_norm` (after)
 ///   logits = pooled Whᵀ + bh                           [B × C]
-public final class VisionTransformer {
+public final class VisionTransformer: ImageClassifier {
     public let config: ViTConfig
     public let table: ParameterTable
     public let params: AlignedBuffer
@@ -68,18 +68,14 @@ public final class VisionTransformer {
         }
     }
 
-    /// Number of trainable scalars (timm's `sum(p.numel() for p in model.parameters())`).
-    public var parameterCount: Int { table.parameterCount }
-
-    /// A view of one parameter by its timm name.
-    public func parameter(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
-        table[name].map { UnsafeMutableBufferPointer(start: params.pointer + $0.offset, count: $0.count) }
-    }
-
-    /// A view of one parameter's gradient by its timm name.
-    public func gradient(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
-        table[name].map { UnsafeMutableBufferPointer(start: grads.pointer + $0.offset, count: $0.count) }
-    }
+    public var name: String { config.name }
+    public var architecture: ModelConfig { .vit(config) }
+    public var inChans: Int { config.inChans }
+    public var imgSize: Int { config.imgSize }
+    public var numClasses: Int { config.numClasses }
+    /// A ViT has no saved state besides its parameters.
+    public let stateTable = ParameterTable()
+    public let state = AlignedBuffer(count: 0)
 
     /// Makes sure activation buffers exist for `batch` images (they are kept and reused for smaller batches).
     public func reserve(batch: Int) {

@@ -1,7 +1,8 @@
 /// AdamW exactly as torch.optim.AdamW computes it, over the whole flat parameter buffer in one loop:
 ///   p ← p·(1 − lr·wd);  m ← m + (1−β1)(g − m);  v ← β2·v + (1−β2)·g²
 ///   p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
-/// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do.
+/// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do;
+/// frozen parameters (not `trainable`) are left out, as timm leaves out those without `requires_grad`.
 public final class AdamW {
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// Updates made (t in the bias corrections).
@@ -13,7 +14,7 @@ public final class AdamW {
                 weightDecay: Float = 0.01) {
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
         m = AlignedBuffer(count: table.count); v = AlignedBuffer(count: table.count)
-        segments = table.entries.map { ($0.offset..<($0.offset + $0.count), $0.decays) }
+        segments = table.entries.filter(\.trainable).map { ($0.offset..<($0.offset + $0.count), $0.decays) }
     }
 
     /// One update of `params` from `grads` at learning rate `lr`.

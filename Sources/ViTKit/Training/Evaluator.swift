@@ -6,11 +6,11 @@ public struct Evaluation: Sendable, Equatable {
     public var count: Int
 }
 
-extension VisionTransformer {
+extension ImageClassifier {
     /// Evaluates on every image of `dataset`, `batchSize` at a time (the last batch may be smaller).
     public func evaluate(on dataset: ImageDataset, batchSize: Int) -> Evaluation {
         let loader = BatchLoader(dataset: dataset, capacity: batchSize)
-        let c = config.numClasses
+        let c = numClasses
         var lossSum = 0.0, top1 = 0, top5 = 0
         var start = 0
         while start < dataset.count {

@@ -4,7 +4,7 @@ import Foundation
 /// `PrefetchLoader` (crop, flip, RandAugment or colour jitter), random erasing, mixup/cutmix, forward/backward,
 /// gradient clipping and AdamW, then evaluation, a log line, summary.csv and a checkpoint.
 public final class Trainer {
-    public let model: VisionTransformer
+    public let model: any ImageClassifier
     public let options: TrainOptions
     public let optimizer: AdamW
     /// Receives one plain line per epoch (and the header); the CLI prints them.
@@ -20,7 +20,7 @@ public final class Trainer {
     public private(set) var startEpoch = 0
     private var bestTop1: Double?
 
-    public init(model: VisionTransformer, options: TrainOptions) {
+    public init(model: any ImageClassifier, options: TrainOptions) {
         self.model = model
         self.options = options
         optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
@@ -49,8 +49,8 @@ public final class Trainer {
     @discardableResult
     public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
         let o = options, pool = model.pool
-        try train.checkFits(model.config, role: "training")
-        try test?.checkFits(model.config, role: "evaluation")
+        try train.checkFits(model.architecture, role: "training")
+        try test?.checkFits(model.architecture, role: "evaluation")
         if train.count < o.batchSize {
             throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
         }
