@@ -297,26 +297,12 @@ public final class ConvMixer: ImageClassifier {
                              channels: c, partials: bnPartials, coefficients: bnCoefficients.pointer)
     }
 
-    /// One training step's loss and gradients: training-mode forward, label-smoothed cross-entropy, backward.
-    public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
-                                 smoothing: Float) -> Float {
-        let logits = forward(images: images, batch: batch, training: true)
-        let a = acts!
-        let loss = CrossEntropy.forwardBackward(logits: logits, labels: labels, batch: batch, classes: config.numClasses,
-                                                smoothing: smoothing, dlogits: a.dLogits.pointer)
-        backward(dlogits: a.dLogits.pointer, batch: batch)
-        return loss
+    /// The training-mode forward: BatchNorm with the batch's statistics, moving the running ones.
+    public func trainingForward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        forward(images: images, batch: batch, training: true)
     }
 
-    /// One training step with soft targets [batch × classes] (mixup/cutmix).
-    public func lossAndGradients(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int) -> Float {
-        let logits = forward(images: images, batch: batch, training: true)
-        let a = acts!
-        let loss = CrossEntropy.forwardBackward(logits: logits, targets: targets, batch: batch, classes: config.numClasses,
-                                                dlogits: a.dLogits.pointer)
-        backward(dlogits: a.dLogits.pointer, batch: batch)
-        return loss
-    }
+    public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
 }
 
 /// Every buffer a ConvMixer forward/backward pass needs for a batch capacity. Saved per block for backward: the

@@ -23,15 +23,37 @@ public protocol ImageClassifier: AnyObject {
     /// Inference: the logits [batch × classes] of normalised `images` (BatchNorm in evaluation mode).
     @discardableResult
     func forward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float>
-    /// One training step's label-smoothed cross-entropy, with every gradient written to `grads`.
-    func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, smoothing: Float) -> Float
-    /// One training step with soft targets [batch × classes] (mixup/cutmix).
-    func lossAndGradients(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int) -> Float
+    /// The forward pass of a training step (BatchNorm with batch statistics), saving what backward needs.
+    func trainingForward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float>
+    /// Back-propagates `dlogits` [batch × classes] through the last training forward, writing every gradient.
+    func backward(dlogits: UnsafePointer<Float>, batch: Int)
+    /// Room for d(loss)/d(logits) [batch × classes] after `reserve`.
+    var dLogits: UnsafeMutablePointer<Float> { get }
 }
 
 extension ImageClassifier {
     /// Number of parameters, frozen ones included (timm's `sum(p.numel() for p in model.parameters())`).
     public var parameterCount: Int { table.parameterCount }
+
+    /// One training step's loss and gradients: forward, label-smoothed cross-entropy, backward.
+    public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
+                                 smoothing: Float) -> Float {
+        let logits = trainingForward(images: images, batch: batch)
+        let loss = CrossEntropy.forwardBackward(logits: logits, labels: labels, batch: batch, classes: numClasses,
+                                                smoothing: smoothing, dlogits: dLogits)
+        backward(dlogits: dLogits, batch: batch)
+        return loss
+    }
+
+    /// One training step with soft targets [batch × classes] (mixup/cutmix): forward, soft-target cross-entropy,
+    /// backward.
+    public func lossAndGradients(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int) -> Float {
+        let logits = trainingForward(images: images, batch: batch)
+        let loss = CrossEntropy.forwardBackward(logits: logits, targets: targets, batch: batch, classes: numClasses,
+                                                dlogits: dLogits)
+        backward(dlogits: dLogits, batch: batch)
+        return loss
+    }
 
     /// A view of one parameter by its timm name.
     public func parameter(_ name: String) -> UnsafeMutableBufferPointer<Float>? {

@@ -267,25 +267,10 @@ public final class VisionTransformer: ImageClassifier {
                         w: p + patchW, rows: batch * n, inF: kp, outF: d)
     }
 
-    /// One training step's loss and gradients: forward, label-smoothed cross-entropy, backward.
-    public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
-                                 smoothing: Float) -> Float {
-        let logits = forward(images: images, batch: batch)
-        let a = acts!
-        let loss = CrossEntropy.forwardBackward(logits: logits, labels: labels, batch: batch, classes: config.numClasses,
-                                                smoothing: smoothing, dlogits: a.dLogits.pointer)
-        backward(dlogits: a.dLogits.pointer, batch: batch)
-        return loss
+    /// A ViT's forward is the same in training and evaluation (no dropout, no batch statistics).
+    public func trainingForward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        forward(images: images, batch: batch)
     }
 
-    /// One training step with soft targets [batch × classes] (mixup/cutmix): forward, soft-target cross-entropy,
-    /// backward.
-    public func lossAndGradients(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int) -> Float {
-        let logits = forward(images: images, batch: batch)
-        let a = acts!
-        let loss = CrossEntropy.forwardBackward(logits: logits, targets: targets, batch: batch, classes: config.numClasses,
-                                                dlogits: a.dLogits.pointer)
-        backward(dlogits: a.dLogits.pointer, batch: batch)
-        return loss
-    }
+    public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
 }
