@@ -3,7 +3,7 @@ import XCTest
 
 /// No heap allocation inside a training step: run `vitkit bench` with a malloc counter preloaded, once with 1
 /// timed step and once with 11; the 10 extra steps (forward, loss, backward, AdamW) must not allocate, nor must the
-/// input pipeline (the prefetching loader with RandAugment) when the bench runs it.
+/// input pipeline (the prefetching loader with RandAugment) when the bench runs it; for a ViT and a ConvMixer.
 final class AllocationTests: XCTestCase {
     func testTrainingStepsDoNotAllocate() throws {
         let products = Bundle(for: Self.self).bundleURL
@@ -20,10 +20,10 @@ final class AllocationTests: XCTestCase {
         try cc.run(); cc.waitUntilExit()
         XCTAssertEqual(cc.terminationStatus, 0, "could not compile the malloc counter with cc")
 
-        func mallocs(steps: Int, _ extra: [String] = []) throws -> Int {
+        func mallocs(steps: Int, _ extra: [String] = [], model: [String] = ["--config", "small"]) throws -> Int {
             let p = Process(), err = Pipe()
             p.executableURL = bin
-            p.arguments = ["bench", "--config", "small", "--depth", "2", "--batch", "16", "--warmup", "1",
+            p.arguments = ["bench"] + model + ["--depth", "2", "--batch", "16", "--warmup", "1",
                            "--steps", "\(steps)", "--threads", "2"] + extra
             p.environment = ["LD_PRELOAD": lib.path]
             p.standardOutput = Pipe(); p.standardError = err
@@ -36,6 +36,10 @@ final class AllocationTests: XCTestCase {
         let one = try mallocs(steps: 1), eleven = try mallocs(steps: 11)
         XCTAssertGreaterThan(one, 0, "the counter must see the set-up allocations")
         XCTAssertEqual(eleven - one, 0, "10 training steps made \(eleven - one) heap allocations")
+        // a ConvMixer with softmax filters shared by the channels (every per-step path of the model)
+        let convMixer = ["--model", "convmixer", "--embed-dim", "64", "--spatial-init", "softmax", "--spatial-heads", "8"]
+        let c1 = try mallocs(steps: 1, model: convMixer), c11 = try mallocs(steps: 11, model: convMixer)
+        XCTAssertEqual(c11 - c1, 0, "10 ConvMixer training steps made \(c11 - c1) heap allocations")
         // with the input pipeline: RandAugment, flips and normalisation, in the training thread and in the background
         for workers in ["0", "1"] {
             let extra = ["--augment", "rand-m9-mstd0.5-inc1", "--workers", workers]

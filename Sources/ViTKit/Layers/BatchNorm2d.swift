@@ -62,7 +62,7 @@ public enum BatchNorm2d {
                                 partials: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.batchNorm, timer) }
         pool.run(ChannelSums(kind: .gradient, x: inp, dy: dout, center: mean, partials: partials, rows: rows, channels: c))
-        let s = reduce(partials, threads: pool.threadCount, channels: c, both: true)
+        let s = reduce(partials, threads: pool.threadCount, channels: c)
         let n = Float(rows)
         let a = coefficients, bx = coefficients + c, cc = coefficients + 2 * c
         for ch in 0..<c {
@@ -76,12 +76,12 @@ public enum BatchNorm2d {
                         count: rows, channels: c))
     }
 
-    /// Thread t's partial sums summed in thread order: [C] (or [2C] with `both`).
-    private static func reduce(_ partials: UnsafeMutablePointer<Double>, threads: Int, channels: Int, both: Bool = false) -> [Double] {
-        let width = both ? 2 * channels : channels
-        var s = [Double](repeating: 0, count: width)
-        for t in 0..<threads { for i in 0..<width { s[i] += partials[t * 2 * channels + i] } }
-        return s
+    /// Thread t's partial sums [2C] summed in thread order into thread 0's, which is returned.
+    private static func reduce(_ partials: UnsafeMutablePointer<Double>, threads: Int, channels: Int) -> UnsafeMutablePointer<Double> {
+        for t in 1..<max(threads, 1) {
+            for i in 0..<(2 * channels) { partials[i] += partials[t * 2 * channels + i] }
+        }
+        return partials
     }
 
     /// Per thread, over its rows: Σx, Σ(x − center)², or (Σdy, Σdy·(x − center)).
