@@ -309,6 +309,44 @@ final class ConvMixerTests: XCTestCase {
                        Array(UnsafeBufferPointer(start: model.forward(images: x, batch: 2), count: 10)))
     }
 
+    /// Stopped after epoch 1 and resumed from its training state, a ConvMixer run (frozen shared filters, running
+    /// statistics that are not parameters) ends with the weights, buffers and files of a run never stopped.
+    func testResumeRestoresWeightsBuffersAndOptimizer() throws {
+        let root = try temporaryDirectory()
+        var cfg = Self.smallConfig(); cfg.imgSize = 16; cfg.numClasses = 4; cfg.spatialHeads = 6; cfg.trainableSpatial = false
+        func model(_ seed: UInt64) throws -> ConvMixer {
+            let m = try ConvMixer(config: cfg, pool: Pools.two)
+            var rng = RNG(seed: seed)
+            m.initialize(rng: &rng)
+            return m
+        }
+        func trainer(_ m: ConvMixer, _ dir: String) -> Trainer {
+            let t = Trainer(model: m, options: TrainingTests.options(epochs: 3, output: dir))
+            t.log = { _ in }
+            return t
+        }
+        let (train, test) = TrainingTests.data()
+        let whole = trainer(try model(1), root + "/a")
+        try whole.fit(train: train, test: test)
+        let first = trainer(try model(1), root + "/b")
+        try first.fit(train: train, test: test, stopAfter: 1)
+        let rest = trainer(try model(77), root + "/b")
+        try rest.resume(from: root + "/b/train_state.safetensors")
+        try rest.fit(train: train, test: test)
+        XCTAssertEqual(rest.model.params.array, whole.model.params.array, "weights")
+        XCTAssertEqual(rest.model.state.array, whole.model.state.array, "running statistics")
+        XCTAssertEqual(rest.optimizer.m.array, whole.optimizer.m.array)
+        for file in ["summary.csv", "last.safetensors", "model_best.safetensors"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: root + "/b/" + file),
+                           FileManager.default.contents(atPath: root + "/a/" + file), file)
+        }
+        // another architecture is refused by name
+        let other = Trainer(model: try ConvMixer(config: Self.smallConfig(), pool: Pools.one), options: TrainingTests.options())
+        XCTAssertThrowsError(try other.resume(from: root + "/b/train_state.safetensors")) {
+            XCTAssert("\($0)".contains("was written for model convmixer"), "\($0)")
+        }
+    }
+
     /// `vitkit train --model convmixer…`, then `vitkit eval` of what it wrote.
     func testTrainAndEvalThroughTheCLI() throws {
         let out = try temporaryDirectory()
