@@ -75,13 +75,16 @@ public final class ConvMixer: ImageClassifier {
         normStats = AlignedBuffer(count: normCount * 2 * c)
         bnPartials = .allocate(capacity: BatchNorm2d.partialsCount(threads: pool.threadCount, channels: c))
         bnCoefficients = AlignedBuffer(count: BatchNorm2d.coefficientsCount(channels: c))
-        for n in [stemNorm] + blocks.flatMap({ [$0.norm1, $0.norm2] }) {
+        for n in norms {
             (params.pointer + n.w).update(repeating: 1, count: c)
             (state.pointer + n.runningVar).update(repeating: 1, count: c)
         }
     }
 
     deinit { bnPartials.deallocate() }
+
+    /// Every BatchNorm, in module order.
+    var norms: [Norm] { [stemNorm] + blocks.flatMap { [$0.norm1, $0.norm2] } }
 
     public var name: String { config.name }
     public var inChans: Int { config.inChans }
@@ -118,7 +121,7 @@ public final class ConvMixer: ImageClassifier {
             uniform(b.pwW, c * c, 1 / Float(c).squareRoot()); uniform(b.pwB, c, 1 / Float(c).squareRoot())
         }
         uniform(headW, config.numClasses * c, 1 / Float(c).squareRoot()); uniform(headB, config.numClasses, 1 / Float(c).squareRoot())
-        for n in [stemNorm] + blocks.flatMap({ [$0.norm1, $0.norm2] }) {
+        for n in norms {
             (p + n.w).update(repeating: 1, count: c); (p + n.b).update(repeating: 0, count: c)
             (state.pointer + n.runningMean).update(repeating: 0, count: c)
             (state.pointer + n.runningVar).update(repeating: 1, count: c)
