@@ -75,16 +75,9 @@ public final class ConvMixer: ImageClassifier {
         normStats = AlignedBuffer(count: normCount * 2 * c)
         bnPartials = .allocate(capacity: BatchNorm2d.partialsCount(threads: pool.threadCount, channels: c))
         bnCoefficients = AlignedBuffer(count: BatchNorm2d.coefficientsCount(channels: c))
-        for n in norms {
-            (params.pointer + n.w).update(repeating: 1, count: c)
-            (state.pointer + n.runningVar).update(repeating: 1, count: c)
-        }
     }
 
     deinit { bnPartials.deallocate() }
-
-    /// Every BatchNorm, in module order.
-    var norms: [Norm] { [stemNorm] + blocks.flatMap { [$0.norm1, $0.norm2] } }
 
     public var name: String { config.name }
     public var inChans: Int { config.inChans }
@@ -121,7 +114,7 @@ public final class ConvMixer: ImageClassifier {
             uniform(b.pwW, c * c, 1 / Float(c).squareRoot()); uniform(b.pwB, c, 1 / Float(c).squareRoot())
         }
         uniform(headW, config.numClasses * c, 1 / Float(c).squareRoot()); uniform(headB, config.numClasses, 1 / Float(c).squareRoot())
-        for n in norms {
+        for n in [stemNorm] + blocks.flatMap({ [$0.norm1, $0.norm2] }) {
             (p + n.w).update(repeating: 1, count: c); (p + n.b).update(repeating: 0, count: c)
             (state.pointer + n.runningMean).update(repeating: 0, count: c)
             (state.pointer + n.runningVar).update(repeating: 1, count: c)
@@ -162,12 +155,7 @@ public final class ConvMixer: ImageClassifier {
             norm(blk.norm2, out: a.x(l + 1), inp: a.g.pointer, residual: nil, rows: rows, training: training)
         }
         let last = a.x(cfg.depth), pooled = a.pooled.pointer
-        for b in 0..<batch {
-            let dst = pooled + b * c
-            dst.update(repeating: 0, count: c)
-            for i in 0..<n { Kernels.add(dst, last + (b * n + i) * c, c) }
-            Kernels.scale(dst, 1 / Float(n), c)
-        }
+        for b in 0..<batch { Kernels.meanOfRows(pooled + b * c, last + b * n * c, rows: n, cols: c) }
         Linear.forward(pool, out: a.logits.pointer, inp: pooled, w: p + headW, b: p + headB, rows: batch, inF: c,
                        outF: cfg.numClasses)
         return a.logits.pointer
@@ -275,7 +263,7 @@ public final class ConvMixer: ImageClassifier {
             if cfg.trainableSpatial {
                 DepthwiseConv2d.backwardWeights(pool, dtaps: dTaps.pointer, dbias: gr + blk.dwB, dout: dpre, inp: x,
                                                 scratch: dwScratch.pointer, batch: batch, height: g, width: g, channels: c, kernel: k)
-                let kk = k * k, heads = cfg.filterCount
+                let heads = cfg.filterCount
                 choice[l].withUnsafeBufferPointer { ch in
                     Self.filterGradient(gr + blk.dwW, filters: heads, dTaps: dTaps.pointer,
                                         softmaxed: cfg.spatialInit == .softmax ? softmaxed.pointer + l * heads * kk : nil,

@@ -19,6 +19,14 @@ public enum Kernels {
         while i < n { y[i] += x[i]; i += 1 }
     }
 
+    /// out[c] = mean over r of x[r, c] (average pooling of `rows` tokens or pixels).
+    @inline(__always)
+    public static func meanOfRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+        out.update(repeating: 0, count: cols)
+        for r in 0..<rows { add(out, x + r * cols, cols) }
+        scale(out, 1 / Float(rows), cols)
+    }
+
     /// y[i] += x[i], split across the pool.
     public static func add(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         pool.run(Add(y: y, x: x, count: n))

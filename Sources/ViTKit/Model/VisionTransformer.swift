@@ -150,10 +150,7 @@ public final class VisionTransformer: ImageClassifier {
             let dst = pooled + b * d, src = feats + b * tk * d
             switch c.globalPool {
             case .token: dst.update(from: src, count: d)
-            case .avg:
-                dst.update(repeating: 0, count: d)
-                for t in pre..<tk { Kernels.add(dst, src + t * d, d) }
-                Kernels.scale(dst, 1 / Float(n), d)
+            case .avg: Kernels.meanOfRows(dst, src + pre * d, rows: n, cols: d)
             }
         }
         var headIn = pooled
