@@ -35,6 +35,27 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 
+    /// A pool that goes away stops its workers: they neither touch the freed pool (a command that failed before
+    /// computing once aborted with "read an unowned reference … already destroyed") nor stay behind as threads.
+    func testAPoolThatGoesAwayStopsItsWorkers() throws {
+        func threadsNow() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        defer { counts.deallocate() }
+        let before = try threadsNow()
+        for round in 0..<60 {
+            // spinning workers, sleeping workers, and pools dropped without ever running a job
+            let pool = ThreadPool(threads: 4, spinLimit: round % 3 == 0 ? 0 : 40_000)
+            counts.initialize(repeating: 0, count: 4)
+            if round % 2 == 0 { for _ in 0..<5 { pool.run(CountJob(counts: counts)) } }
+            if round % 6 == 0 { usleep(2000) }  // let the workers fall asleep
+            XCTAssertEqual((0..<4).map { counts[$0] }, [Int](repeating: round % 2 == 0 ? 5 : 0, count: 4))
+        }
+        // a worker signals that it stopped just before its thread ends: give the threads a moment to be gone
+        var after = try threadsNow()
+        for _ in 0..<200 where after > before { usleep(10_000); after = try threadsNow() }
+        XCTAssertLessThanOrEqual(after, before, "threads left behind after 60 pools of 4 threads came and went")
+    }
+
     func testChunksCoverTheRangeOnGranules() {
         for (count, parts, granule) in [(0, 2, 1), (10, 3, 1), (100, 4, 8), (7, 8, 1), (130, 2, 64)] {
             let chunks = (0..<parts).map { ThreadPool.chunk(count, part: $0, of: parts, granule: granule) }
