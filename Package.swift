@@ -23,7 +23,9 @@ let package = Package(
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CSystemZlib", "CTurboJPEG", "COpenSSL", "ZIPFoundation"],
+        // libpng's full API reports errors by longjmp, which only C code may catch
+        .target(name: "CImageCodecs", dependencies: ["CPNG"]),
+        .target(name: "ViTKit", dependencies: ["CBLAS", "CPNG", "CImageCodecs", "CSystemZlib", "CTurboJPEG", "COpenSSL", "ZIPFoundation"],
                 swiftSettings: fast),
         .target(
             name: "ViTKitCLI",

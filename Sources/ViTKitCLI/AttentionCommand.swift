@@ -16,7 +16,7 @@ struct AttentionCommand: ParsableCommand {
 
     @Option(help: "Checkpoint (.safetensors): vitkit's, a train_state file, or a timm state_dict (with the model options).")
     var checkpoint: String
-    @Option(help: "A JPEG or PNG image (resized to the model's input, bicubic; normalised with --mean/--std, default CIFAR-10's).")
+    @Option(help: "A JPEG or PNG image (the checkpoint's eval transform: resize, centre crop; normalised as the model was trained, or with --mean/--std).")
     var image: String?
     @Option(help: "Instead of --image: this image of the dataset's test split (--data-dir, --dataset).") var index: Int?
     @Option(help: "With --index: average the mean attention distances over this many test images from --index on.")
@@ -44,8 +44,10 @@ struct AttentionCommand: ParsableCommand {
                 throw ViTKitError("checkpoint \(checkpoint) holds \(loaded.name), a ConvMixer: attention maps need a ViT")
             }
             let config = vit.config
-            let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false).1
-            let (picture, input) = try loadInput(config, test: test, index: index)
+            let recorded = try PretrainedConfig.recorded(at: checkpoint)
+            let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false,
+                                                          model: recorded).1
+            let (picture, input) = try loadInput(config, recorded: recorded, test: test, index: index)
             let grid = config.gridSize, prefix = config.numPrefixTokens, t = config.numTokens, heads = config.numHeads
             let q = query ?? (grid / 2 * grid + grid / 2)
             guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("--query \(q) is not a patch of the \(grid)×\(grid) grid") }
@@ -67,7 +69,7 @@ struct AttentionCommand: ParsableCommand {
             var distances = distancesOf(layers)
             if average > 1, let index {
                 for i in (index + 1)..<(index + average) {
-                    let more = distancesOf(vit.attentionMaps(image: try loadInput(config, test: test, index: i).1))
+                    let more = distancesOf(vit.attentionMaps(image: try loadInput(config, recorded: recorded, test: test, index: i).1))
                     for l in distances.indices { for h in distances[l].indices { distances[l][h] += more[l][h] } }
                 }
                 distances = distances.map { $0.map { $0 / Float(average) } }
@@ -88,12 +90,16 @@ struct AttentionCommand: ParsableCommand {
         }
     }
 
-    /// The picture to draw on (at the model's size) and the model's normalised input.
-    func loadInput(_ c: ViTConfig, test: ImageDataset?, index: Int?) throws -> (RGBImage, [Float]) {
+    /// The picture to draw on (at the model's size) and the model's normalised input: an image file passes the
+    /// eval transform and normalisation the checkpoint records (a file that records none, as timm's: a plain
+    /// resize and CIFAR-10's statistics, ViTKit's defaults before checkpoints recorded them).
+    func loadInput(_ c: ViTConfig, recorded: PretrainedConfig?, test: ImageDataset?, index: Int?) throws -> (RGBImage, [Float]) {
         if let image {
             if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
-            let img = try ImageFolder.decode(image).resized(width: c.imgSize, height: c.imgSize, filter: .bicubic)
-            return (img, img.normalized(mean: data.mean.isEmpty ? CIFAR10.mean : data.mean, std: data.std.isEmpty ? CIFAR10.std : data.std))
+            let img = try ImageFolder.decode(image).evalTransform(size: c.imgSize, cropPct: data.cropPct ?? recorded?.cropPct ?? 1,
+                                                                  filter: data.interpolation ?? recorded?.filter ?? .bicubic)
+            let (mean, std) = data.normalization(for: recorded, fallback: (CIFAR10.mean, CIFAR10.std))
+            return (img, img.normalized(mean: mean, std: std))
         }
         guard let test, let index else { throw ViTKitError("give one of --image FILE or --index N") }
         try test.checkFits(.vit(c), role: "evaluation")

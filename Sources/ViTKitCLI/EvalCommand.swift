@@ -23,9 +23,10 @@ struct EvalCommand: ParsableCommand {
             let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
                 try model.architecture(numClasses: $0)
             }
-            let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, threads: threadOptions.threads, train: false)
+            let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, threads: threadOptions.threads, train: false,
+                                          model: try PretrainedConfig.recorded(at: checkpoint))
             let t0 = Date()
-            let ev = vit.evaluate(on: test, batchSize: batchSize)
+            let ev = try vit.evaluate(on: test, batchSize: batchSize)
             print(String(format: "eval checkpoint=%@ dataset=%@ images=%d test_loss=%.4f test_acc=%.2f test_top5=%.2f seconds=%.1f",
                          checkpoint, data.datasetName, ev.count, ev.loss, ev.top1, ev.top5, Date().timeIntervalSince(t0)))
         }

@@ -21,7 +21,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try runOrExit {
             let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.architecture(numClasses: $0) }
-            try Checkpoint.save(vit, to: output)
+            try Checkpoint.save(vit, to: output, extra: try PretrainedConfig.recorded(at: checkpoint)?.metadata() ?? [:])
             print("export checkpoint=\(checkpoint) config=\(vit.name) tensors=\(vit.stateDictEntries.count) "
                 + "parameters=\(vit.parameterCount) output=\(output)")
         }

@@ -90,13 +90,20 @@ struct DataOptions: ParsableArguments {
     var dataset: String?
     @Option(help: "Folder with the dataset files: CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin), CIFAR-100 binary (train.bin, test.bin), SVHN (train_32x32.mat, test_32x32.mat), or an image folder (train/<class>/<image>, val/<class>/<image>; JPEG or PNG).")
     var dataDir: String?
-    @Option(help: "Image folder: eval transform crop fraction (shorter side resized to img_size/crop_pct, then centre crop).")
-    var cropPct = 1.0
-    @Option(help: "Image folder: resize interpolation.") var interpolation = ResampleFilter.bicubic
+    @Option(help: ArgumentHelp("Image folder: eval transform crop fraction (shorter side resized to img_size/crop_pct, then centre crop). "
+        + "Default: 1 for training; the checkpoint's (its pretrained_cfg) for eval, predict and attention.", valueName: "fraction"))
+    var cropPct: Double?
+    @Option(help: "Image folder: resize interpolation, bicubic or bilinear (default: bicubic; the checkpoint's for eval, predict and attention).")
+    var interpolation: ResampleFilter?
     @Flag(help: "Image folder: skip images that fail to decode (and count them) instead of stopping.")
     var skipBadImages = false
-    @Option(help: "Image folder: per-channel mean of pixel/255 (default: timm's ViT 0.5 0.5 0.5).") var mean: [Float] = []
-    @Option(help: "Image folder: per-channel std of pixel/255 (default: 0.5 0.5 0.5).") var std: [Float] = []
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Per-channel mean of pixel/255, three numbers: --mean 0.485 0.456 0.406. "
+        + "Default: for training an image folder, timm's ViT 0.5 0.5 0.5 (CIFAR, SVHN: their own); for eval, predict and "
+        + "attention, what the checkpoint was trained with.", valueName: "r g b"))
+    var mean: [Float] = []
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Per-channel std of pixel/255, three numbers (defaults as --mean: 0.5 0.5 0.5 "
+        + "for a folder).", valueName: "r g b"))
+    var std: [Float] = []
     @Flag(help: "CIFAR-100: the 20 coarse labels instead of the 100 fine ones.") var coarseLabels = false
     @Flag(help: "Download cifar10, cifar100 or svhn into --data-dir when its files are not there (official addresses, MD5-checked, resumable).")
     var datasetDownload = false
@@ -118,7 +125,7 @@ struct DataOptions: ParsableArguments {
             throw ValidationError("--dataset-download works for cifar10, cifar100 and svhn, not \(datasetName)")
         }
         if coarseLabels && datasetName != "cifar100" { throw ValidationError("--coarse-labels is for --dataset cifar100 only") }
-        if !(cropPct > 0 && cropPct <= 1) { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
+        if let cropPct, !(cropPct > 0 && cropPct <= 1) { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
         for (name, v) in [("--mean", mean), ("--std", std)] where !v.isEmpty && v.count != 3 {
             throw ValidationError("\(name) needs 3 values (R G B), got \(v.count)")
         }
@@ -144,15 +151,17 @@ struct DataOptions: ParsableArguments {
     }
 
     /// (train, test) datasets; an image folder is brought to `imgSize` (only its eval split is read without `train`).
-    func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true) throws -> (ImageDataset?, ImageDataset) {
+    /// With `model`, the pretrained config of a checkpoint, the test split is made as that model's input was: its
+    /// mean, std, crop fraction and interpolation, each unless given as an option.
+    func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true,
+              model: PretrainedConfig? = nil) throws -> (ImageDataset?, ImageDataset) {
         var train: ImageDataset?, test: ImageDataset
         if datasetDownload { try download() }
         switch datasetName {
         case "folder":
             var o = ImageFolder.Options(size: imgSize)
-            o.cropPct = cropPct; o.filter = interpolation; o.skipBadImages = skipBadImages; o.threads = threads
-            if !mean.isEmpty { o.mean = mean }
-            if !std.isEmpty { o.std = std }
+            o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
+            o.skipBadImages = skipBadImages; o.threads = threads
             let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dataDir!, train: true))
             var skipped: [String] = []
             if needTrain {
@@ -178,15 +187,27 @@ struct DataOptions: ParsableArguments {
             test = SyntheticDataset.make(count: syntheticTest, seed: 2, name: "synthetic-test")
         }
         if perClass > 0, let t = train { train = try t.perClassSubset(perClass, seed: seed) }
+        // timm's --mean/--std hold for any dataset; otherwise the model's, for the split it is evaluated on
+        let given = (mean.isEmpty ? nil : mean, std.isEmpty ? nil : std)
+        let forModel = model.flatMap { $0.inputSize.first == test.channels ? $0 : nil }
+        if let m = given.0 ?? forModel?.mean { train?.mean = m; test.mean = m }
+        if let s = given.1 ?? forModel?.std { train?.std = s; test.std = s }
         return (train, test)
+    }
+
+    /// Normalisation for one picture fed to a model with pretrained config `model` (nil: a timm file, which records
+    /// none, gets `fallback`): the options when given, else the model's.
+    func normalization(for model: PretrainedConfig?, fallback: ([Float], [Float])) -> (mean: [Float], std: [Float]) {
+        (mean.isEmpty ? model?.mean ?? fallback.0 : mean, std.isEmpty ? model?.std ?? fallback.1 : std)
     }
 }
 
 /// Threads for the compute pool.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Compute threads (default: all cores).")
-    var threads = defaultThreads
+    @Option(name: .customLong("threads"), help: ArgumentHelp("Compute threads (default: all cores, \(defaultThreads) here).", valueName: "n"))
+    var threadsOption: Int?
 
+    var threads: Int { threadsOption ?? Self.defaultThreads }
     static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     func validate() throws {

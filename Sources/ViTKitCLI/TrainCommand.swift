@@ -126,14 +126,18 @@ struct TrainCommand: ParsableCommand {
             let train = loaded!
             let config = try model.architecture(numClasses: train.numClasses, seed: seed)
             try train.checkFits(config, role: "training")  // before the init, which can take a while
+            // the weights a run starts from must fit the data too: say so before any work, as for the options
+            if let from = resume.map(Trainer.trainingStatePath(for:)) ?? pretrained.flatMap({ $0.lowercased().hasSuffix(".npz") ? nil : $0 }),
+               let recorded = try Checkpoint.architecture(at: from) {
+                try train.checkFits(recorded, role: "training")
+                try test.checkFits(recorded, role: "evaluation")
+            }
             let pool = ThreadPool(threads: threadOptions.threads)
             let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
             let trainer = Trainer(model: net, options: options)
             if let resume {
-                var isDir: ObjCBool = false
-                let path = FileManager.default.fileExists(atPath: resume, isDirectory: &isDir) && isDir.boolValue
-                    ? Trainer.trainingStatePath(in: resume) : resume
+                let path = Trainer.trainingStatePath(for: resume)
                 let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
                 print("# resumed from \(path) after epoch \(trainer.startEpoch)"
                     + (noResumeOpt ? " (weights only: AdamW starts afresh)" : ""))
@@ -158,6 +162,8 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             trainer.checkpointMetadata = initArguments.metadata.merging(["seed": "\(seed)"]) { $1 }
+            trainer.pretrainedConfig = PretrainedConfig(trainedOn: train, interpolation: data.interpolation ?? .bicubic,
+                                                        cropPct: data.cropPct ?? 1)
             try writeArgs(config: config)
             let tty = isatty(fileno(stderr)) != 0
             if tty { trainer.progress = { FileHandle.standardError.write(Data(("\r\u{1B}[2K" + $0).utf8)) } }
@@ -198,8 +204,8 @@ struct TrainCommand: ParsableCommand {
         let o = options
         let recipe: [String: Any] = [
             "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,
-            "synthetic_train": data.syntheticTrain, "synthetic_test": data.syntheticTest, "crop_pct": data.cropPct,
-            "interpolation": data.interpolation.rawValue, "skip_bad_images": data.skipBadImages, "mean": "\(data.mean)",
+            "synthetic_train": data.syntheticTrain, "synthetic_test": data.syntheticTest, "crop_pct": data.cropPct ?? 1,
+            "interpolation": (data.interpolation ?? .bicubic).rawValue, "skip_bad_images": data.skipBadImages, "mean": "\(data.mean)",
             "std": "\(data.std)", "coarse_labels": data.coarseLabels,
             "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
             "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,

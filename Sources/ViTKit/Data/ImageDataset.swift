@@ -35,11 +35,17 @@ public struct ImageDataset: Sendable {
     public var count: Int { labels.count }
     public var isFileBacked: Bool { !files.isEmpty }
 
-    /// Throws unless the pictures have the model's channels and size; `role` names the data in the message.
+    /// Throws unless the pictures have the model's channels and size and the labels its classes; `role` names the
+    /// data in the message. A model fed pictures of another size reads past them, and labels past its outputs
+    /// index past its logits: neither may reach a computation.
     public func checkFits(_ c: ModelConfig, role: String) throws {
-        guard size != c.imgSize || channels != c.inChans else { return }
-        throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
-            + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
+        if size != c.imgSize || channels != c.inChans {
+            throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
+                + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
+        }
+        if numClasses != c.numClasses {
+            throw ViTKitError("the \(role) data \(name) has \(numClasses) classes; model \(c.name) has \(c.numClasses) outputs")
+        }
     }
 
     /// Per channel, (x/255 − mean)/std as one multiply-add: x · scale + shift.

@@ -24,6 +24,12 @@ public enum Checkpoint {
         }
     }
 
+    /// The architecture a checkpoint records in its metadata (read from its header alone), or nil for a file that
+    /// records none (one timm wrote).
+    public static func architecture(at path: String) throws -> ModelConfig? {
+        try ModelConfig.from(metadata: try SafeTensors.readMetadata(path: path), path: path)
+    }
+
     /// Reads the ViT config stored in a checkpoint.
     public static func config(at path: String) throws -> ViTConfig {
         guard case .vit(let c)? = try ModelConfig.from(metadata: try SafeTensors.read(path: path).metadata, path: path) else {
@@ -95,7 +101,7 @@ public enum Checkpoint {
     /// and, in the metadata, the training state and the architecture. Random draws are keyed by (seed, epoch), so
     /// the epoch is all of the random state.
     public static func saveTrainingState(_ model: any ImageClassifier, optimizer: AdamW, state: TrainingState,
-                                         to path: String) throws {
+                                         to path: String, extra: [String: String] = [:]) throws {
         var tensors = weights(model)
         for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
             for e in model.table.entries {
@@ -103,7 +109,7 @@ public enum Checkpoint {
                                 SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + e.offset, count: e.count)))))
             }
         }
-        var meta = try model.architecture.metadata()
+        var meta = extra.merging(try model.architecture.metadata()) { $1 }
         meta["train_state"] = try json(state)
         try SafeTensors.write(path: path, tensors: tensors, metadata: meta)
     }

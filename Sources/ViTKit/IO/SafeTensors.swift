@@ -35,6 +35,30 @@ public enum SafeTensors {
         return try parse(data, what: "safetensors file \(path)")
     }
 
+    /// Reads only the `__metadata__` strings of the file at `path` (its header), not the tensors.
+    public static func readMetadata(path: String) throws -> [String: String] {
+        let what = "safetensors file \(path)"
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ViTKitError("\(what) does not exist or cannot be read") }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: 0)
+        let prefix = (try? handle.read(upToCount: 8)) ?? Data()
+        guard prefix.count == 8 else { throw ViTKitError("\(what) has \(prefix.count) bytes: too short for the 8-byte header length") }
+        let rawLength = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard rawLength <= size - 8 else {
+            throw ViTKitError("\(what): the header length is \(rawLength) bytes but the file has only \(size - 8) after it; "
+                + "the file is truncated or not safetensors")
+        }
+        let json = (try? handle.read(upToCount: Int(rawLength))) ?? Data()
+        guard json.count == Int(rawLength), let object = try? JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed]),
+              let header = object as? [String: Any] else {
+            throw ViTKitError("\(what): the \(rawLength)-byte header is not a JSON object")
+        }
+        guard let meta = header["__metadata__"] else { return [:] }
+        guard let m = meta as? [String: String] else { throw ViTKitError("\(what): __metadata__ is not a map of strings") }
+        return m
+    }
+
     /// Parses safetensors bytes; `what` names them in errors. Every malformed input is an error, never a crash.
     public static func parse(_ data: Data, what: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard data.count >= 8 else { throw ViTKitError("\(what) has \(data.count) bytes: too short for the 8-byte header length") }

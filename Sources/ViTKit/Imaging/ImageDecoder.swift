@@ -1,4 +1,4 @@
-import CPNG
+import CImageCodecs
 import CTurboJPEG
 import Foundation
 
@@ -42,31 +42,49 @@ public final class ImageDecoder: @unchecked Sendable {
             throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))")
         }
         guard w > 0, h > 0 else { throw ViTKitError("cannot decode JPEG \(what): it is \(w)×\(h) pixels") }
-        let rgb = pixels.reserve(3 * Int(w) * Int(h))
+        // CMYK and YCCK (print-shop files, some in ImageNet): libjpeg gives CMYK for both, which becomes RGB below
+        let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
+        let channels: Int32 = cmyk ? 4 : 3
+        let out = pixels.reserve(Int(channels) * Int(w) * Int(h))
         // TurboJPEG also fails on warnings such as a truncated file: Pillow refuses those too
-        if tjDecompress2(handle, src, size, rgb, w, 3 * w, h, Int32(TJPF_RGB.rawValue), TJFLAG_ACCURATEDCT) != 0 {
-            throw ViTKitError("cannot decode JPEG \(what): \(String(cString: tjGetErrorStr2(handle)))")
+        if tjDecompress2(handle, src, size, out, w, channels * w, h, Int32((cmyk ? TJPF_CMYK : TJPF_RGB).rawValue),
+                         TJFLAG_ACCURATEDCT) != 0 {
+            let colours = cmyk ? " (a \(colorspace == Int32(TJCS_CMYK.rawValue) ? "CMYK" : "YCCK") JPEG)" : ""
+            throw ViTKitError("cannot decode JPEG \(what)\(colours): \(String(cString: tjGetErrorStr2(handle)))")
         }
-        return deinterleave(rgb, stride: 3, width: Int(w), height: Int(h))
+        if cmyk { Self.cmykToRGB(out, count: Int(w) * Int(h)) }
+        return deinterleave(out, stride: Int(channels), width: Int(w), height: Int(h))
     }
 
+    /// CMYK pixels to RGB in place (each pixel keeps 4 bytes, the fourth becomes unused), as Pillow: it reads a
+    /// CMYK JPEG with Adobe's inverted convention (raw mode `CMYK;I`, whatever the Adobe marker says), then
+    /// converts with R = (255 − K) − C·(255 − K)/255, rounded as its `MULDIV255`.
+    static func cmykToRGB(_ p: UnsafeMutablePointer<UInt8>, count: Int) {
+        for i in 0..<count {
+            let q = p + 4 * i
+            let nk = Int(q[3])  // 255 − K, with K = 255 − stored
+            for c in 0..<3 {
+                let t = (255 - Int(q[c])) * nk + 128
+                q[c] = UInt8(clamping: nk - (((t >> 8) + t) >> 8))
+            }
+        }
+    }
+
+    /// A PNG as Pillow's `convert("RGB")` makes it (see `vitkit_png_decode_rgb`: no gamma or colour-profile
+    /// conversion, Pillow's 16-to-8-bit rules).
     public func decodePNG(_ bytes: UnsafeRawBufferPointer, what: String) throws -> PlanarImage {
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        if png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) == 0 {
-            let why = Self.message(&image)
-            png_image_free(&image)
-            throw ViTKitError("cannot read image \(what): \(why) (expected a PNG file)")
+        let src = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        var message = [CChar](repeating: 0, count: 256)
+        var w: UInt32 = 0, h: UInt32 = 0
+        if vitkit_png_size(src, bytes.count, &w, &h, &message, message.count) != 0 {
+            throw ViTKitError("cannot decode PNG \(what): \(String(cString: message))")
         }
-        image.format = png_uint_32(vitkit_png_format_rgba)
-        let w = Int(image.width), h = Int(image.height)
-        let rgba = pixels.reserve(4 * w * h)
-        if png_image_finish_read(&image, nil, rgba, png_int_32(4 * w), nil) == 0 {
-            let why = Self.message(&image)
-            png_image_free(&image)
-            throw ViTKitError("cannot read image \(what): \(why)")
+        guard w > 0, h > 0, Int(w) * Int(h) <= 1 << 28 else { throw ViTKitError("cannot decode PNG \(what): it is \(w)×\(h) pixels") }
+        let n = 3 * Int(w) * Int(h), rgb = pixels.reserve(n)
+        if vitkit_png_decode_rgb(src, bytes.count, rgb, n, &message, message.count) != 0 {
+            throw ViTKitError("cannot decode PNG \(what): \(String(cString: message))")
         }
-        return deinterleave(rgba, stride: 4, width: w, height: h)
+        return deinterleave(rgb, stride: 3, width: Int(w), height: Int(h))
     }
 
     /// R, G, B of `stride`-byte pixels into three planes (a fourth byte, alpha, is dropped).
@@ -96,11 +114,6 @@ public final class ImageDecoder: @unchecked Sendable {
             done += got
         }
         return size
-    }
-
-    /// libpng's simplified-API error text.
-    static func message(_ image: inout png_image) -> String {
-        withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
 

@@ -57,32 +57,40 @@ public struct RGBImage: Equatable {
         return out
     }
 
-    /// Writes a PNG file: to a temporary file next to `path`, then renamed, so a failed write leaves nothing half-done.
+    /// Writes a PNG file durably (`DurableFile`): a failed write or a crash leaves the old file whole.
     public func writePNG(to path: String) throws {
         try Self.writePNG(to: path, width: width, height: height, channels: 3, bytes: pixels)
     }
 
-    /// Writes 8-bit grey (1 channel), grey+alpha (2), RGB (3) or RGBA (4) pixels as a PNG file, atomically.
+    /// Writes 8-bit grey (1 channel), grey+alpha (2), RGB (3) or RGBA (4) pixels as a PNG file, durably.
     public static func writePNG(to path: String, width: Int, height: Int, channels: Int, bytes: [UInt8]) throws {
+        try DurableFile.write(try encodePNG(width: width, height: height, channels: channels, bytes: bytes), to: path)
+    }
+
+    /// The PNG file's bytes for 8-bit pixels of 1 to 4 channels (see `writePNG`).
+    public static func encodePNG(width: Int, height: Int, channels: Int, bytes: [UInt8]) throws -> Data {
         precondition((1...4).contains(channels) && bytes.count == width * height * channels)
-        let tmp = path + ".tmp-\(getpid())"
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         image.width = png_uint_32(width); image.height = png_uint_32(height)
         image.format = png_uint_32([0, 0, 1, 2, 3][channels])  // PNG_FORMAT_FLAG_ALPHA = 1, _COLOR = 2
-        let ok = bytes.withUnsafeBufferPointer {
-            png_image_write_to_file(&image, tmp, 0, $0.baseAddress, png_int_32(channels * width), nil)
+        func message() -> String { withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        // the first call sizes the file, the second writes it
+        var size = 0
+        let stride = png_int_32(channels * width)
+        guard bytes.withUnsafeBufferPointer({ png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }) != 0 else {
+            defer { png_image_free(&image) }
+            throw ViTKitError("cannot encode a \(width)×\(height) PNG: \(message())")
+        }
+        var out = Data(count: size)
+        let ok = out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBufferPointer { png_image_write_to_memory(&image, dst.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
         }
         if ok == 0 {
-            let why = ImageDecoder.message(&image)
-            png_image_free(&image); unlink(tmp)
-            throw ViTKitError("cannot write PNG \(path): \(why)")
+            defer { png_image_free(&image) }
+            throw ViTKitError("cannot encode a \(width)×\(height) PNG: \(message())")
         }
-        if rename(tmp, path) != 0 {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw ViTKitError("cannot write PNG \(path): \(why)")
-        }
+        return out.prefix(size)
     }
 
     /// Reads a PNG file as 8-bit RGB: libpng expands grey, palette and 16-bit images, and alpha is dropped (as

@@ -55,6 +55,25 @@ extension ImageClassifier {
         return loss
     }
 
+    /// The logits [count × classes] of `count` normalised images [count × C × H × W], `chunk` images per forward.
+    public func predict(images: [Float], count: Int, chunk: Int = 256) throws -> [Float] {
+        let per = inChans * imgSize * imgSize, classes = numClasses
+        guard images.count == count * per else {
+            throw ViTKitError("predict: \(images.count) values are not \(count) images of \(inChans)×\(imgSize)×\(imgSize)")
+        }
+        var logits = [Float](repeating: 0, count: count * classes)
+        var start = 0
+        while start < count {
+            let b = min(chunk, count - start)
+            images.withUnsafeBufferPointer { xs in
+                let out = forward(images: xs.baseAddress! + start * per, batch: b)
+                for i in 0..<(b * classes) { logits[start * classes + i] = out[i] }
+            }
+            start += b
+        }
+        return logits
+    }
+
     /// A view of one parameter by its timm name.
     public func parameter(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
         table[name].map { UnsafeMutableBufferPointer(start: params.pointer + $0.offset, count: $0.count) }
@@ -89,6 +108,9 @@ public enum ModelConfig: Sendable, Equatable {
     }
     public var inChans: Int {
         switch self { case .vit(let c): return c.inChans; case .convMixer(let c): return c.inChans }
+    }
+    public var numClasses: Int {
+        switch self { case .vit(let c): return c.numClasses; case .convMixer(let c): return c.numClasses }
     }
 
     /// Builds the model (weights all zero until initialised or loaded).

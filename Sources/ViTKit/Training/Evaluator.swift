@@ -7,8 +7,10 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 extension ImageClassifier {
-    /// Evaluates on every image of `dataset`, `batchSize` at a time (the last batch may be smaller).
-    public func evaluate(on dataset: ImageDataset, batchSize: Int) -> Evaluation {
+    /// Evaluates on every image of `dataset`, `batchSize` at a time (the last batch may be smaller). Throws when
+    /// the dataset does not fit the model (`ImageDataset.checkFits`).
+    public func evaluate(on dataset: ImageDataset, batchSize: Int) throws -> Evaluation {
+        try dataset.checkFits(architecture, role: "evaluation")
         let loader = BatchLoader(dataset: dataset, capacity: batchSize)
         let c = numClasses
         var lossSum = 0.0, top1 = 0, top5 = 0

@@ -75,5 +75,8 @@ public struct EpochStats: Codable, Sendable, Equatable {
     public var testLoss: Double?
     public var testTop1: Double?
     public var testTop5: Double?
+    /// The training part of the epoch.
     public var seconds: Double
+    /// The evaluation after it (nil when the epoch was not evaluated).
+    public var evalSeconds: Double?
 }

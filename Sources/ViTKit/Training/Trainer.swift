@@ -14,6 +14,9 @@ public final class Trainer {
     public private(set) var history: [EpochStats] = []
     /// Extra strings saved in every checkpoint's metadata (e.g. the init mode and seed).
     public var checkpointMetadata: [String: String] = [:]
+    /// How the model's input is made, recorded in every checkpoint (and the training state) for evaluation and
+    /// prediction; nil records the training data's size, normalisation and class names with timm's eval defaults.
+    public var pretrainedConfig: PretrainedConfig?
     /// Per-step training losses, in order (what the determinism test compares).
     public private(set) var stepLosses: [Float] = []
     /// Epochs already done (set by `resume`): `fit` continues with the next one.
@@ -31,6 +34,11 @@ public final class Trainer {
     /// The file `--resume` reads: weights, optimizer moments and training state, replaced in one step per epoch.
     public var trainingStatePath: String? { options.outputDir.map { Self.trainingStatePath(in: $0) } }
     public static func trainingStatePath(in dir: String) -> String { (dir as NSString).appendingPathComponent("train_state.safetensors") }
+    /// What `--resume X` reads: X's `train_state.safetensors` when X is a folder, else X itself.
+    public static func trainingStatePath(for resume: String) -> String {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: resume, isDirectory: &isDir) && isDir.boolValue ? trainingStatePath(in: resume) : resume
+    }
 
     /// Continues the run saved in `path` (a `train_state.safetensors`): its weights, its history and epoch count,
     /// and, unless `optimizerState` is false (timm's `--no-resume-opt`), AdamW's moments and step. Returns the
@@ -71,6 +79,7 @@ public final class Trainer {
             for s in history { try appendSummary(dir, s) }
         }
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
+        let recorded = try checkpointMetadata.merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
         for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
             let lr = o.scheduler.lr(epoch: epoch)
             var order = Array(0..<train.count)
@@ -124,8 +133,10 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(t0)
             var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
             if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == o.epochs {
-                let ev = model.evaluate(on: test, batchSize: o.batchSize)
+                let e0 = Date()
+                let ev = try model.evaluate(on: test, batchSize: o.batchSize)
                 stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
+                stats.evalSeconds = Date().timeIntervalSince(e0)
             }
             history.append(stats)
             log(Self.line(stats))
@@ -135,10 +146,10 @@ public final class Trainer {
             if let dir = o.outputDir {
                 try appendSummary(dir, stats)
                 try CurvePlot.render(history).writePNG(to: (dir as NSString).appendingPathComponent("curves.png"))
-                let meta = checkpointMetadata.merging(["epoch": "\(epoch + 1)"]) { $1 }
+                let meta = recorded.merging(["epoch": "\(epoch + 1)"]) { $1 }
                 try Checkpoint.saveTrainingState(model, optimizer: optimizer, state: TrainingState(
                     epoch: epoch + 1, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
-                    settings: o.settings), to: trainingStatePath!)
+                    settings: o.settings), to: trainingStatePath!, extra: meta)
                 try Checkpoint.save(model, to: lastCheckpointPath!, extra: meta)
                 if improved {
                     try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
@@ -148,11 +159,14 @@ public final class Trainer {
         return history
     }
 
-    /// `epoch=3 lr=0.000505 train_loss=… test_loss=… test_acc=… seconds=…`
+    /// `epoch=3 lr=0.000505 train_loss=… test_loss=… test_acc=… seconds=… eval_seconds=…`: `seconds` is the
+    /// training part, `eval_seconds` the evaluation after it (on a large test set as long again).
     public static func line(_ s: EpochStats) -> String {
         var l = String(format: "epoch=%d lr=%.6g train_loss=%.4f", s.epoch, s.lr, s.trainLoss)
         if let tl = s.testLoss, let acc = s.testTop1 { l += String(format: " test_loss=%.4f test_acc=%.2f", tl, acc) }
-        return l + String(format: " seconds=%.1f", s.seconds)
+        l += String(format: " seconds=%.1f", s.seconds)
+        if let e = s.evalSeconds { l += String(format: " eval_seconds=%.1f", e) }
+        return l
     }
 
     static func duration(_ s: Double) -> String {
