@@ -37,7 +37,7 @@ static int run(const unsigned char *data, size_t size, unsigned *width, unsigned
                size_t capacity, char *err, size_t errlen) {
     reader r = {data, size, 0, err, errlen, {{0}}, NULL, NULL};
     if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
-        snprintf(err, errlen, "not a PNG signature");
+        snprintf(err, errlen, "not a PNG file (its first bytes are not the PNG signature)");
         return -1;
     }
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_error, on_warning);

@@ -53,7 +53,7 @@ struct AttentionCommand: ParsableCommand {
             guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("--query \(q) is not a patch of the \(grid)×\(grid) grid") }
             let layers = vit.attentionMaps(image: input)
             let s = scale ?? max(1, 128 / config.imgSize)
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try FileSystem.createFolder(output)
             func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
 
             let rows = layers.map { maps in

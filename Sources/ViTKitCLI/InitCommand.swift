@@ -69,7 +69,7 @@ struct InitCommand: ParsableCommand {
                 try Checkpoint.save(vit, to: output, extra: initArguments.metadata.merging(["seed": "\(seed)"]) { $1 })
             }
             guard let pictures else { return }
-            try FileManager.default.createDirectory(atPath: pictures, withIntermediateDirectories: true)
+            try FileSystem.createFolder(pictures)
             var models = [(mode, vit)]
             if sheet {
                 for other in [InitMode.timm, .mimetic(alpha: 0.7, beta: 0.7), .impulse(kernel: 3)] where other != mode {

@@ -174,6 +174,7 @@ struct DataOptions: ParsableArguments {
                 print("# skipped \(skipped.count) images that did not decode (--skip-bad-images), first: \(skipped[0])")
             }
         case "cifar10":
+            try suggestFolder()
             train = try CIFAR10.load(directory: dataDir!, train: true)
             test = try CIFAR10.load(directory: dataDir!, train: false)
         case "cifar100":
@@ -193,6 +194,17 @@ struct DataOptions: ParsableArguments {
         if let m = given.0 ?? forModel?.mean { train?.mean = m; test.mean = m }
         if let s = given.1 ?? forModel?.std { train?.std = s; test.std = s }
         return (train, test)
+    }
+
+    /// With no --dataset, --data-dir is read as CIFAR-10: a folder that looks like an image folder instead says so.
+    func suggestFolder() throws {
+        guard dataset == nil, let dataDir else { return }
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: (dataDir as NSString).appendingPathComponent("data_batch_1.bin")),
+           let split = try? ImageFolder.splitFolder(root: dataDir, train: true) {
+            throw ViTKitError("--data-dir \(dataDir) has no CIFAR-10 files (data_batch_1.bin, …) but has \(split)/: "
+                + "for an image folder (train/<class>/<image>, val/<class>/<image>) add --dataset folder")
+        }
     }
 
     /// Normalisation for one picture fed to a model with pretrained config `model` (nil: a timm file, which records

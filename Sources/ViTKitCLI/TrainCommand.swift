@@ -220,9 +220,9 @@ struct TrainCommand: ParsableCommand {
         for (k, v) in recipe { args[k] = "\(v)" }
         args.merge(initArguments.metadata) { $1 }
         let yaml = args.keys.sorted().map { "\($0): \(args[$0]!)" }.joined(separator: "\n") + "\n"
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try FileSystem.createFolder(output)
         let path = (output as NSString).appendingPathComponent("args.yaml")
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try DurableFile.write(Data(yaml.utf8), to: path)
     }
 }
 

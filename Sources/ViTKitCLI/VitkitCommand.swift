@@ -24,10 +24,14 @@ public struct VitkitCommand: ParsableCommand {
     }
 }
 
-/// Runs `body`, turning a ViTKitError into its one-line message on stderr and exit code 1 (no stack trace).
+/// Runs `body`, turning a ViTKitError, or a Foundation file error (`ViTKitError(_:action:)`), into its one-line
+/// message on stderr and exit code 1 (no stack trace, no `NSCocoaErrorDomain` dump).
 func runOrExit(_ body: () throws -> Void) throws {
     do { try body() } catch let e as ViTKitError {
         FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let e as NSError where [NSCocoaErrorDomain, NSPOSIXErrorDomain].contains(e.domain) {
+        FileHandle.standardError.write(Data("error: \(ViTKitError(e).description)\n".utf8))
         throw ExitCode.failure
     }
 }

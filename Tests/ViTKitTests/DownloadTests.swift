@@ -59,6 +59,8 @@ final class DownloadTests: XCTestCase {
         XCTAssertThrowsError(try DatasetDownload.fetch(.init(url: server.url("nope"), md5: "", unpack: false), to: dir + "/x")) {
             XCTAssert("\($0)".contains("HTTP status 404"), "\($0)")
         }
+        // a download that fetched nothing leaves no empty part file to "resume" from
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.part"))
     }
 
     func testEnsureUnpacksACIFARStyleArchive() throws {

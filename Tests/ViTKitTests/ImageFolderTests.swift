@@ -185,9 +185,25 @@ final class ImageFolderTests: XCTestCase {
         try FileManager.default.removeItem(atPath: broken)
         try Data("GIF89a".utf8).write(to: URL(fileURLWithPath: root + "/val/cat/fake.png"))
         XCTAssertThrowsError(try ImageFolder.load(root: root, train: false, options: o)) {
-            XCTAssert("\($0)".contains("cannot decode image \(root)/val/cat/fake.png: not a JPEG or PNG file"), "\($0)")
+            XCTAssert("\($0)".contains("cannot decode image \(root)/val/cat/fake.png: it is a GIF image; ViTKit reads JPEG and PNG"), "\($0)")
         }
         try FileManager.default.removeItem(atPath: root + "/val/cat/fake.png")
+        // a zero-byte file says it is empty (it once said "its first bytes are " and nothing)
+        FileManager.default.createFile(atPath: root + "/val/cat/empty.jpg", contents: Data())
+        XCTAssertThrowsError(try ImageFolder.load(root: root, train: false, options: o)) {
+            XCTAssert("\($0)".contains("cannot decode image \(root)/val/cat/empty.jpg: the file is empty (0 bytes)"), "\($0)")
+        }
+        try FileManager.default.removeItem(atPath: root + "/val/cat/empty.jpg")
+        // unknown bytes are shown, and a web page saved as a .jpg is named as such
+        try Data([1, 2, 3, 4, 5]).write(to: URL(fileURLWithPath: root + "/val/cat/odd.jpg"))
+        XCTAssertThrowsError(try ImageFolder.load(root: root, train: false, options: o)) {
+            XCTAssert("\($0)".contains("odd.jpg: it is not a JPEG or PNG file (its first bytes are 01 02 03 04 05)"), "\($0)")
+        }
+        try Data("<!DOCTYPE html>".utf8).write(to: URL(fileURLWithPath: root + "/val/cat/odd.jpg"))
+        XCTAssertThrowsError(try ImageFolder.load(root: root, train: false, options: o)) {
+            XCTAssert("\($0)".contains("odd.jpg: it is a text file (HTML or XML"), "\($0)")
+        }
+        try FileManager.default.removeItem(atPath: root + "/val/cat/odd.jpg")
         // the training split is read batch by batch: --skip-bad-images checks every file on load and leaves the
         // bad ones out; without it, training stops at the batch that needs the file, naming it
         let bad = root + "/train/cat/broken.jpg"
@@ -213,6 +229,13 @@ final class ImageFolderTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/train/fox", withIntermediateDirectories: true)
         XCTAssertThrowsError(try ImageFolder.load(root: root, train: true, options: o)) {
             XCTAssert("\($0)".contains("class folder \(root)/train/fox has no images"), "\($0)")
+        }
+        // a class folder of sub-folders (train/<class>/images/, as Tiny ImageNet ships) says what layout is expected
+        try FileManager.default.createDirectory(atPath: root + "/train/fox/images", withIntermediateDirectories: true)
+        try Data(try JPEG.encode(RGBImage(width: 8, height: 8, fill: (1, 2, 3)))).write(to: URL(fileURLWithPath: root + "/train/fox/images/f.jpg"))
+        XCTAssertThrowsError(try ImageFolder.load(root: root, train: true, options: o)) {
+            XCTAssert("\($0)".contains("class folder \(root)/train/fox holds only the folder images/ and no images: expected the "
+                + "images directly in it (\(root)/train/<class>/<image>)"), "\($0)")
         }
         try FileManager.default.removeItem(atPath: root + "/train/fox")
         try FileManager.default.createDirectory(atPath: root + "/val/yak", withIntermediateDirectories: true)

@@ -19,10 +19,10 @@ final class PictureTests: XCTestCase {
 
         try Data("not a picture".utf8).write(to: URL(fileURLWithPath: dir + "/b.png"))
         XCTAssertThrowsError(try RGBImage.readPNG(dir + "/b.png")) {
-            XCTAssert("\($0)".contains(dir + "/b.png") && "\($0)".contains("expected a PNG file"), "\($0)")
+            XCTAssert("\($0)".contains(dir + "/b.png") && "\($0)".contains("not a PNG file"), "\($0)")
         }
         XCTAssertThrowsError(try img.writePNG(to: dir + "/missing/c.png")) {
-            XCTAssert("\($0)".contains("cannot write PNG \(dir)/missing/c.png"), "\($0)")
+            XCTAssert("\($0)".contains("cannot write \(dir)/missing/c.png: No such file or directory"), "\($0)")
         }
         // bilinear resize: a constant picture stays constant, and the size is what was asked
         let flat = RGBImage(width: 5, height: 3, fill: (10, 200, 30)).resized(width: 32, height: 32)
@@ -190,20 +190,77 @@ final class AttentionAnalysisTests: XCTestCase {
     }
 }
 
-/// curves.png: the losses and the accuracy drawn where they belong.
+/// curves.png and distance.png: the values drawn where they belong, on axes that carry titles and tick labels.
 final class CurvePlotTests: XCTestCase {
+    static let history = [
+        EpochStats(epoch: 1, lr: 0, trainLoss: 2.0, testLoss: 1.5, testTop1: 20, testTop5: nil, seconds: 0),
+        EpochStats(epoch: 2, lr: 0, trainLoss: 1.0, testLoss: nil, testTop1: nil, testTop5: nil, seconds: 0),
+        EpochStats(epoch: 3, lr: 0, trainLoss: 0.5, testLoss: 1.0, testTop1: 60, testTop5: nil, seconds: 0)]
+
     func testCurvesAreDrawnWhereTheValuesAre() {
-        let history = [EpochStats(epoch: 1, lr: 0, trainLoss: 2.0, testLoss: 1.5, testTop1: 20, testTop5: nil, seconds: 0),
-                       EpochStats(epoch: 2, lr: 0, trainLoss: 1.0, testLoss: nil, testTop1: nil, testTop5: nil, seconds: 0),
-                       EpochStats(epoch: 3, lr: 0, trainLoss: 0.5, testLoss: 1.0, testTop1: 60, testTop5: nil, seconds: 0)]
-        let img = CurvePlot.render(history, panelWidth: 101, height: 101)
-        XCTAssertEqual(img.width, 8 + 101 + 8 + 101 + 8); XCTAssertEqual(img.height, 8 + 101 + 8)
-        // loss panel at (8, 8), values 0…2 bottom to top: train loss 2 at epoch 1 is the top-left corner
-        func at(_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8) { img[8 + x, 8 + y] }
-        XCTAssert(at(1, 1) == CurvePlot.blue, "train loss 2.0 at epoch 1: \(at(1, 1))")
-        XCTAssert(at(50, 50) == CurvePlot.blue, "train loss 1.0 at epoch 2 (the middle)")
-        XCTAssert(at(0, 25) == CurvePlot.orange, "test loss 1.5 at epoch 1")
-        // accuracy panel at (117, 8), 0…100%: 60% at epoch 3 is 40 px from the top at the right edge
-        XCTAssert(img[117 + 100, 8 + 40] == CurvePlot.green, "top-1 60% at epoch 3")
+        let charts = CurvePlot.panels(Self.history, panelWidth: 101, height: 101)
+        let loss = charts[0], acc = charts[1]
+        XCTAssertEqual([loss.plotWidth, loss.plotHeight], [101, 101])
+        // values 0…2 bottom to top, epochs 1…3 left to right: train loss 2 at epoch 1 is the top-left corner
+        XCTAssertEqual([loss.x(1), loss.y(2)], [loss.left, loss.top])
+        XCTAssertEqual([loss.x(2), loss.y(1)], [loss.left + 50, loss.top + 50])
+        XCTAssert(loss.image[loss.x(1) + 1, loss.y(2) + 1] == CurvePlot.blue, "train loss 2.0 at epoch 1")
+        XCTAssert(loss.image[loss.x(2), loss.y(1)] == CurvePlot.blue, "train loss 1.0 at epoch 2 (the middle)")
+        XCTAssert(loss.image[loss.x(1), loss.y(1.5)] == CurvePlot.orange, "test loss 1.5 at epoch 1")
+        // accuracy 0…100%: 60% at epoch 3 is 40 px below the top at the right edge
+        XCTAssertEqual([acc.x(3), acc.y(60)], [acc.left + 100, acc.top + 40])
+        XCTAssert(acc.image[acc.x(3), acc.y(60)] == CurvePlot.green, "top-1 60% at epoch 3")
+        // the whole picture: both panels side by side, 8 px apart and around
+        let img = CurvePlot.render(Self.history, panelWidth: 101, height: 101)
+        XCTAssertEqual(img.width, 8 + loss.image.width + 8 + acc.image.width + 8)
+        XCTAssert(img[8 + loss.x(2), 8 + loss.y(1)] == CurvePlot.blue)
+    }
+
+    /// Text pixels of `chart` inside a rectangle.
+    func ink(_ chart: Chart, x: Range<Int>, y: Range<Int>) -> Int {
+        x.reduce(0) { n, px in n + y.filter { chart.image[px, $0] == Chart.text }.count }
+    }
+
+    /// Each axis has a title and tick labels: before, the panels were bare frames that only summary.csv explained.
+    func testAxesHaveTitlesAndTickLabels() {
+        let loss = CurvePlot.panels(Self.history, panelWidth: 101, height: 101)[0]
+        let h = BitmapFont.glyphHeight
+        // y tick "2.0" left of the frame at its row, "0.0" at the bottom; the y title turned, at the far left
+        XCTAssertEqual(loss.yRange, 0...2)
+        let twoWidth = BitmapFont.width("2.0")
+        XCTAssertGreaterThan(ink(loss, x: (loss.left - 5 - twoWidth)..<(loss.left - 5), y: (loss.top - h / 2)..<(loss.top - h / 2 + h)), 10)
+        XCTAssertGreaterThan(ink(loss, x: 0..<(3 + h), y: loss.top..<(loss.top + loss.plotHeight)), 40, "y-axis title")
+        // x tick labels 1, 2, 3 under the frame at their columns, and the x title under them
+        let below = loss.top + loss.plotHeight + 4
+        for e in 1...3 {
+            XCTAssertGreaterThan(ink(loss, x: (loss.x(Double(e)) - 3)..<(loss.x(Double(e)) + 3), y: below..<(below + h)), 5, "epoch \(e)")
+        }
+        XCTAssertGreaterThan(ink(loss, x: loss.left..<(loss.left + loss.plotWidth), y: (below + h + 5)..<(below + 2 * h + 5)), 30, "x title")
+        // nothing but the data inside the frame's corners
+        XCTAssertEqual(ink(loss, x: (loss.left + 1)..<(loss.left + 20), y: (loss.top + loss.plotHeight - 20)..<(loss.top + loss.plotHeight - 1)), 0)
+    }
+
+    /// The font draws its glyphs bit for bit, across and turned.
+    func testFontDrawsItsGlyphs() {
+        var img = RGBImage(width: 12, height: 12)
+        BitmapFont.draw("7", into: &img, x: 1, y: 2, colour: (0, 0, 0))
+        for (r, bits) in BitmapFont.glyphs["7"]!.enumerated() {
+            for c in 0..<5 { XCTAssertEqual(img[1 + c, 2 + r] == (0, 0, 0), bits & (0x10 >> UInt8(c)) != 0, "row \(r) column \(c)") }
+        }
+        var turned = RGBImage(width: 12, height: 12)
+        BitmapFont.draw("7", into: &turned, x: 1, y: 2, colour: (0, 0, 0), vertical: true)
+        // turned a quarter left: glyph row r becomes column r, glyph column c runs upward
+        for (r, bits) in BitmapFont.glyphs["7"]!.enumerated() {
+            for c in 0..<5 { XCTAssertEqual(turned[1 + r, 2 + 4 - c] == (0, 0, 0), bits & (0x10 >> UInt8(c)) != 0) }
+        }
+        XCTAssertEqual(Chart.ticks(upTo: 2, atMost: 6).map(\.label), ["0.0", "0.5", "1.0", "1.5", "2.0"])
+        XCTAssertEqual(Chart.ticks(upTo: 100, atMost: 5).map(\.label), ["0", "20", "40", "60", "80", "100"])
+        XCTAssertEqual(Chart.ticks(from: 1, upTo: 200, atMost: 8).map(\.label), ["50", "100", "150", "200"])
+    }
+
+    func testDistancePlotHasTitledAxes() {
+        let img = AttentionAnalysis.distancePlot([[4, 8, 12], [16, 20, 24]], maxDistance: 40)
+        let textPixels = img.pixels.indices.filter { $0 % 3 == 0 && img[$0 / 3 % img.width, $0 / 3 / img.width] == Chart.text }.count
+        XCTAssertGreaterThan(textPixels, 300, "title, axis titles, layer and distance labels")
     }
 }

@@ -48,7 +48,7 @@ public enum DatasetDownload {
                               progress: ((String, Int, Int?) -> Void)? = nil) throws {
         let fm = FileManager.default
         if expected.allSatisfy({ fm.fileExists(atPath: (directory as NSString).appendingPathComponent($0)) }) { return }
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileSystem.createFolder(directory)
         for r in files {
             let path = (directory as NSString).appendingPathComponent(r.fileName)
             if !fm.fileExists(atPath: path) { try fetch(r, to: path, progress: progress) }
@@ -71,8 +71,13 @@ public enum DatasetDownload {
         let part = path + ".part"
         let fm = FileManager.default
         if !fm.fileExists(atPath: part) { fm.createFile(atPath: part, contents: nil) }
-        let have = ((try? fm.attributesOfItem(atPath: part))?[.size] as? Int) ?? 0
-        try HTTPFetch(url: r.url, file: part, resumeFrom: have, progress: progress.map { p in { p(r.fileName, $0, $1) } }).run()
+        func size() -> Int { ((try? fm.attributesOfItem(atPath: part))?[.size] as? Int) ?? 0 }
+        do {
+            try HTTPFetch(url: r.url, file: part, resumeFrom: size(), progress: progress.map { p in { p(r.fileName, $0, $1) } }).run()
+        } catch {
+            if size() == 0 { try? fm.removeItem(atPath: part) }  // nothing fetched: nothing to resume from
+            throw error
+        }
         let got = try MD5.hex(file: part)
         if got != r.md5 {
             try? fm.removeItem(atPath: part)

@@ -61,6 +61,16 @@ public enum ImageFolder {
             let images = try FileManager.default.contentsOfDirectory(atPath: dir)
                 .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
             if images.isEmpty {
+                let inner = try FileManager.default.contentsOfDirectory(atPath: dir).filter { e in
+                    var isDir: ObjCBool = false
+                    return !e.hasPrefix(".") && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(e),
+                                                                               isDirectory: &isDir) && isDir.boolValue
+                }.sorted()
+                if !inner.isEmpty {
+                    throw ViTKitError("class folder \(dir) holds only the folder\(inner.count > 1 ? "s" : "") "
+                        + inner.prefix(3).map { "\($0)/" }.joined(separator: ", ") + (inner.count > 3 ? " …" : "")
+                        + " and no images: expected the images directly in it (\(folder)/<class>/<image>); move them up one level")
+                }
                 throw ViTKitError("class folder \(dir) has no images: expected .jpg, .jpeg or .png files")
             }
             files += images.map { ((dir as NSString).appendingPathComponent($0), Int32(label)) }

@@ -14,7 +14,7 @@ public enum DurableFile {
     public static func write(_ data: Data, to path: String) throws {
         let tmp = temporaryPath(for: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { throw ViTKitError("cannot write \(tmp): \(String(cString: strerror(errno))); check that the folder exists and is writable") }
+        if fd < 0 { throw ViTKitError("cannot write \(path): \(String(cString: strerror(errno))); check that the folder exists and is writable") }
         var failure: String?
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var done = 0, paused = pauseMidWrite == 0
@@ -28,7 +28,7 @@ public enum DurableFile {
         }
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
-        if let failure { unlink(tmp); throw ViTKitError("cannot write \(tmp): \(failure)") }
+        if let failure { unlink(tmp); throw ViTKitError("cannot write \(path) (through \(tmp), removed): \(failure)") }
         if rename(tmp, path) != 0 {
             let err = String(cString: strerror(errno))
             unlink(tmp)

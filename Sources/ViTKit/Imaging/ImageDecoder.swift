@@ -29,8 +29,28 @@ public final class ImageDecoder: @unchecked Sendable {
     public func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> PlanarImage {
         if bytes.starts(with: [0xFF, 0xD8]) { return try decodeJPEG(bytes, what: what) }
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try decodePNG(bytes, what: what) }
-        throw ViTKitError("cannot decode image \(what): not a JPEG or PNG file (its first bytes are "
-            + "\(bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+        if bytes.isEmpty { throw ViTKitError("cannot decode image \(what): the file is empty (0 bytes)") }
+        let kind = Self.format(of: bytes).map { "it is \($0)" } ?? "it is not a JPEG or PNG file (its first bytes are "
+            + "\(bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))"
+        throw ViTKitError("cannot decode image \(what): \(kind); ViTKit reads JPEG and PNG (convert it, e.g. with Pillow)")
+    }
+
+    /// What kind of image (or other file) `bytes` hold, told by their first bytes, for an error message.
+    static func format(of bytes: UnsafeRawBufferPointer) -> String? {
+        func at(_ offset: Int, _ b: [UInt8]) -> Bool {
+            bytes.count >= offset + b.count && zip(bytes[offset...], b).allSatisfy { $0 == $1 }
+        }
+        func at(_ offset: Int, _ ascii: String) -> Bool { at(offset, Array(ascii.utf8)) }
+        if at(0, "GIF87a") || at(0, "GIF89a") { return "a GIF image" }
+        if at(0, "RIFF") && at(8, "WEBP") { return "a WebP image" }
+        if at(0, "BM") { return "a BMP image" }
+        if at(0, "II*\u{0}") || at(0, "MM\u{0}*") { return "a TIFF image" }
+        if at(4, "ftypheic") || at(4, "ftypheix") || at(4, "ftypmif1") { return "a HEIF/HEIC image" }
+        if at(4, "ftypavif") { return "an AVIF image" }
+        if at(0, [0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || at(0, [0xFF, 0x4F, 0xFF, 0x51]) { return "a JPEG 2000 image" }
+        if at(0, "%PDF") { return "a PDF document" }
+        if at(0, "<") || at(0, [0xEF, 0xBB, 0xBF, 0x3C]) { return "a text file (HTML or XML, perhaps a web page saved in its place)" }
+        return nil
     }
 
     public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, what: String) throws -> PlanarImage {

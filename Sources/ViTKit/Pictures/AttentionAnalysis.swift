@@ -62,28 +62,26 @@ public enum AttentionAnalysis {
         return out
     }
 
-    /// The mean attention distances [layer][head] as dots, one column per layer (left to right), heads in colours,
-    /// on a white plot with a grey line every `tick` pixels of distance.
-    public static func distancePlot(_ d: [[Float]], maxDistance: Float, tick: Float = 4) -> RGBImage {
-        let column = 36, height = 240, margin = 12
-        var img = RGBImage(width: d.count * column + 2 * margin, height: height + 2 * margin)
-        func y(_ v: Float) -> Int { margin + height - Int((min(v, maxDistance) / maxDistance * Float(height)).rounded()) }
-        var v: Float = 0
-        while v <= maxDistance {
-            for x in margin..<(img.width - margin) { img[x, y(v)] = (220, 220, 220) }
-            v += tick
-        }
+    /// distance.png: each head's mean attention distance (a dot per head, coloured by head) over the layers, with
+    /// titled axes in pixels; `maxDistance` tops the axis (the farthest two patches can be).
+    public static func distancePlot(_ d: [[Float]], maxDistance: Float) -> RGBImage {
+        let column = 36, layers = max(d.count, 1)
+        let heads = d.map(\.count).max() ?? 0
+        var chart = Chart(title: "mean attention distance", xTitle: "layer", yTitle: "distance (px)",
+                          plotWidth: max(layers * column, 160), plotHeight: 240, x: -0.5...(Double(layers) - 0.5),
+                          xTicks: (0..<layers).map { (Double($0), "\($0)") }, y: 0...Double(maxDistance),
+                          yTicks: Chart.ticks(upTo: Double(maxDistance), atMost: 8))
         let colours: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
-        for (l, heads) in d.enumerated() {
-            for (h, value) in heads.enumerated() {
-                let cx = margin + l * column + column / 2 + (h - heads.count / 2) * 5, cy = y(value)
-                for dy in -2...2 { for dx in -2...2 where dx * dx + dy * dy <= 5 {
-                    let px = cx + dx, py = cy + dy
-                    if px >= 0 && py >= 0 && px < img.width && py < img.height { img[px, py] = colours[h % colours.count] }
-                } }
+        for (l, values) in d.enumerated() {
+            for (h, value) in values.enumerated() {
+                let cx = chart.x(Double(l)) + (h - values.count / 2) * 5, cy = chart.y(Double(value))
+                for dy in -2...2 { for dx in -2...2 where dx * dx + dy * dy <= 5 { chart.plot(cx + dx, cy + dy, colours[h % colours.count]) } }
             }
         }
-        return img
+        if heads > 0 {
+            chart.legend((0..<min(heads, colours.count)).map { (colours[$0], "h\($0)") }, x: chart.left + 4, y: chart.top + 4)
+        }
+        return chart.image
     }
 }
 

@@ -71,7 +71,7 @@ public final class Trainer {
         mixup.smoothing = o.smoothing
         let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
         if let dir = o.outputDir {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileSystem.createFolder(dir)
             DurableFile.removeStale(in: dir)
             // a resumed run rewrites the rows it resumes from: the saved history is the record, whatever a
             // stop between two writes left in the file
@@ -176,9 +176,9 @@ public final class Trainer {
 
     // timm's summary.csv columns
     private func writeSummaryHeader(_ dir: String) throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileSystem.createFolder(dir)
         let path = (dir as NSString).appendingPathComponent("summary.csv")
-        try "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try DurableFile.write(Data("epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".utf8), to: path)
     }
 
     private func appendSummary(_ dir: String, _ s: EpochStats) throws {
