@@ -1,0 +1,200 @@
+import ArgumentParser
+import Foundation
+import XCTest
+@testable import ViTKit
+@testable import ViTKitCLI
+
+/// What a new user ran into on their own image folders: data that does not fit the model, commands that crashed
+/// on a bad checkpoint, normalisation that did not follow the model, and messages that did not say enough. Most
+/// tests run the real binary with two threads, as a user does.
+final class NewUserTests: XCTestCase {
+    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+        let p = Process(), out = Pipe(), err = Pipe()
+        p.executableURL = try vitkitBinary(); p.arguments = args; p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// Asserts exit code 1 and exactly one line on stderr, `error: …` containing `text`.
+    func assertFails(_ args: [String], _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.code, 1, "\(args): \(r.err)", file: file, line: line)
+        XCTAssert(r.err.hasPrefix("error: ") && r.err.contains(text), "\(args): \(r.err)", file: file, line: line)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line: \(r.err)", file: file, line: line)
+    }
+
+    /// A ViT checkpoint (timm init, untrained) of `imgSize` pixels and `classes` outputs.
+    func checkpoint(_ path: String, imgSize: Int, classes: Int) throws -> VisionTransformer {
+        var c = try ViTConfig.named("small")
+        c.imgSize = imgSize; c.patchSize = 16; c.depth = 1; c.embedDim = 32; c.numHeads = 2; c.numClasses = classes
+        let m = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 3)
+        try m.initialize(.timm, rng: &rng)
+        try Checkpoint.save(m, to: path)
+        return m
+    }
+
+    /// Item 1: a 64-pixel model evaluated on 32-pixel data read past the pictures (a different top-1 on each run,
+    /// `test_acc=100.00` at -b 1, a segmentation fault at -b 1000), and a 4-class model gave an accuracy on 10
+    /// classes. Every command that feeds data to a model now refuses, before computing, with train's message.
+    func testEveryCommandRefusesDataThatDoesNotFitTheModel() throws {
+        let dir = try temporaryDirectory()
+        let big = try checkpoint(dir + "/big.safetensors", imgSize: 64, classes: 10)
+        _ = try checkpoint(dir + "/four.safetensors", imgSize: 32, classes: 4)
+        let size = "the evaluation data synthetic-test has 3×32×32 pictures; model small expects 3×64×64"
+        for b in ["1", "1000"] {
+            try assertFails(["eval", "--checkpoint", dir + "/big.safetensors", "-b", b, "--synthetic-test", "50", "--threads", "2"], size)
+        }
+        let classes = "the evaluation data synthetic-test has 10 classes; model small has 4 outputs"
+        try assertFails(["eval", "--checkpoint", dir + "/four.safetensors", "--synthetic-test", "50"], classes)
+        try assertFails(["attention", "--checkpoint", dir + "/four.safetensors", "--index", "0", "--synthetic-test", "50",
+                         "--output", dir + "/att"], classes)
+        // train from those weights: refused before the init, with the training data named
+        let train = ["train", "--synthetic-train", "64", "--synthetic-test", "32", "-b", "32", "--epochs", "1", "--output", dir + "/run"]
+        try assertFails(train + ["--pretrained", dir + "/big.safetensors"],
+                        "the training data synthetic-train has 3×32×32 pictures; model small expects 3×64×64")
+        try FileSystem.createFolder(dir + "/state")
+        try Checkpoint.saveTrainingState(big, optimizer: AdamW(table: big.table), state: TrainingState(
+            epoch: 1, optimizerStep: 2, bestTop1: nil, history: [], settings: [:]), to: dir + "/state/train_state.safetensors")
+        try assertFails(train + ["--resume", dir + "/state"], "the training data synthetic-train has 3×32×32 pictures; model small expects 3×64×64")
+        try assertFails(["predict", "--checkpoint", dir + "/big.safetensors", "--input", dir + "/x.safetensors", "--output", dir + "/y"],
+                        "does not exist")
+        // the library call itself refuses too
+        let (_, test) = TrainingTests.data()
+        XCTAssertThrowsError(try big.evaluate(on: test, batchSize: 8)) {
+            XCTAssertEqual("\($0)", "the evaluation data synthetic has 3×16×16 pictures; model small expects 3×64×64")
+        }
+    }
+
+    /// Item 2: with two threads, a checkpoint that failed to load aborted the process ("Attempted to read an
+    /// unowned reference but object … was already destroyed", exit 134) after printing the right error.
+    func testEveryCommandFailsCleanlyOnABadCheckpointWithTwoThreads() throws {
+        let dir = try temporaryDirectory()
+        let missing = dir + "/missing.safetensors", garbage = dir + "/garbage.safetensors"
+        try Data("not safetensors at all".utf8).write(to: URL(fileURLWithPath: garbage))
+        for bad in [missing, garbage] {
+            let why = bad == missing ? "does not exist or cannot be read" : "the header length is"
+            let t = ["--threads", "2"]
+            try assertFails(["eval", "--checkpoint", bad] + t, why)
+            try assertFails(["predict", "--checkpoint", bad, "--input", bad, "--output", dir + "/y.safetensors"] + t, why)
+            try assertFails(["attention", "--checkpoint", bad, "--index", "0", "--output", dir + "/att"] + t, why)
+            try assertFails(["export", "--checkpoint", bad, "--output", dir + "/e.safetensors"], why)
+            let train = ["train", "--synthetic-train", "64", "--synthetic-test", "32", "-b", "32", "--epochs", "1", "--output", dir + "/r"] + t
+            try assertFails(train + ["--pretrained", bad], why)
+            try assertFails(train + ["--resume", bad], why)
+        }
+    }
+
+    /// A two-class folder of 16×16 PNGs, train/ and val/.
+    func folder(_ root: String) throws {
+        var rng = RNG(seed: 9)
+        for split in ["train", "val"] {
+            for (k, name) in ["ant", "bee"].enumerated() {
+                let d = "\(root)/\(split)/\(name)"
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+                for i in 0..<8 {
+                    var img = RGBImage(width: 16, height: 16)
+                    for j in img.pixels.indices { img.pixels[j] = UInt8(k * 120 + rng.int(below: 100)) }
+                    try img.writePNG(to: "\(d)/\(i).png")
+                }
+            }
+        }
+    }
+
+    /// Item 5: `--mean 0.485 0.456 0.406` as timm spells it; checkpoints record timm's pretrained config, and eval,
+    /// predict and attention normalise as training did (attention once used CIFAR-10's statistics for any model).
+    func testTheCheckpointSaysHowItsInputIsMade() throws {
+        let dir = try temporaryDirectory()
+        try folder(dir + "/data")
+        let parsed = try XCTUnwrap(try VitkitCommand.parseAsRoot(["train", "--mean", "0.485", "0.456", "0.406",
+                                                                   "--std", "0.229", "--std", "0.224", "--std", "0.225"]) as? TrainCommand)
+        XCTAssertEqual(parsed.data.mean, [0.485, 0.456, 0.406]); XCTAssertEqual(parsed.data.std, [0.229, 0.224, 0.225])
+        let mean = ["0.3", "0.4", "0.6"], std = ["0.2", "0.25", "0.3"]
+        let r = try run(["train", "--dataset", "folder", "--data-dir", dir + "/data", "--img-size", "16", "--patch-size", "4",
+                         "--depth", "1", "--embed-dim", "32", "--num-heads", "2", "-b", "8", "--epochs", "1", "--warmup-epochs", "0",
+                         "--crop-pct", "0.875", "--interpolation", "bilinear", "--mean"] + mean + ["--std"] + std + ["--output", dir + "/run"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let ckpt = dir + "/run/last.safetensors"
+        let cfg = try XCTUnwrap(try PretrainedConfig.recorded(at: ckpt))
+        XCTAssertEqual(cfg, PretrainedConfig(inputSize: [3, 16, 16], mean: [0.3, 0.4, 0.6], std: [0.2, 0.25, 0.3],
+                                             interpolation: "bilinear", cropPct: 0.875, labelNames: ["ant", "bee"]))
+        XCTAssertEqual(try PretrainedConfig.recorded(at: dir + "/run/train_state.safetensors"), cfg)
+        XCTAssertEqual(try PretrainedConfig.recorded(at: dir + "/run/model_best.safetensors"), cfg)
+        let exported = try run(["export", "--checkpoint", dir + "/run/train_state.safetensors", "--output", dir + "/e.safetensors"])
+        XCTAssertEqual(exported.code, 0, exported.err)
+        XCTAssertEqual(try PretrainedConfig.recorded(at: dir + "/e.safetensors"), cfg, "export keeps it")
+
+        // eval: the model's normalisation and eval transform unless told otherwise
+        func evalLine(_ extra: [String]) throws -> String {
+            let e = try run(["eval", "--checkpoint", ckpt, "--dataset", "folder", "--data-dir", dir + "/data"] + extra)
+            XCTAssertEqual(e.code, 0, e.err)
+            return String(e.out.split(separator: " ").filter { $0.hasPrefix("test_loss=") }.first ?? "none")
+        }
+        let recorded = try evalLine([])
+        XCTAssertEqual(recorded, try evalLine(["--mean"] + mean + ["--std"] + std + ["--crop-pct", "0.875", "--interpolation", "bilinear"]))
+        XCTAssertNotEqual(recorded, try evalLine(["--mean", "0.5", "0.5", "0.5"]), "an explicit --mean wins")
+        let m = try Checkpoint.model(from: ckpt, pool: Pools.one) { _ in throw ViTKitError("recorded") }
+
+        // predict --image: the eval transform and normalisation of the checkpoint, a line naming the class
+        let image = dir + "/data/val/bee/3.png"
+        let p = try run(["predict", "--checkpoint", ckpt, "--image", image, "--output", dir + "/p.safetensors"])
+        XCTAssertEqual(p.code, 0, p.err)
+        let input = try ImageFolder.decode(image).evalTransform(size: 16, cropPct: 0.875, filter: .bilinear)
+            .normalized(mean: cfg.mean, std: cfg.std)
+        let expected = try m.predict(images: input, count: 1)
+        XCTAssertEqual(try SafeTensors.read(path: dir + "/p.safetensors").tensors["logits"]?.values, expected)
+        let top = expected[1] > expected[0] ? "1 name=bee" : "0 name=ant"
+        XCTAssert(p.out.contains("image=\(image) class=\(top) probability="), p.out)
+
+        // attention --image: distances from the recorded normalisation, not CIFAR-10's
+        func distances(_ extra: [String]) throws -> String {
+            let a = try run(["attention", "--checkpoint", ckpt, "--image", image, "--output", dir + "/att"] + extra)
+            XCTAssertEqual(a.code, 0, a.err)
+            return try String(contentsOfFile: dir + "/att/distance.csv", encoding: .utf8)
+        }
+        let byRecord = try distances([])
+        XCTAssertEqual(byRecord, try distances(["--mean"] + mean + ["--std"] + std))
+        XCTAssertNotEqual(byRecord, try distances(["--mean", "0.4914", "0.4822", "0.4465", "--std", "0.2471", "0.2435", "0.2616"]))
+    }
+
+    /// Item 6: messages that say what is wrong and what was expected.
+    func testMessagesSayWhatIsWrong() throws {
+        let dir = try temporaryDirectory()
+        try folder(dir + "/data")
+        let tiny = ["--synthetic-train", "64", "--synthetic-test", "32", "-b", "32", "--epochs", "1", "--depth", "1"]
+        try assertFails(["train", "--data-dir", dir + "/data"] + tiny,
+                        "--data-dir \(dir)/data has no CIFAR-10 files (data_batch_1.bin, …) but has \(dir)/data/train/: for an "
+                        + "image folder (train/<class>/<image>, val/<class>/<image>) add --dataset folder")
+        FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
+        try assertFails(["train", "--output", dir + "/file"] + tiny, "cannot create folder \(dir)/file: a file of that name is there")
+        try assertFails(["train", "--output", dir + "/file/run"] + tiny, "cannot create folder \(dir)/file/run: Not a directory")
+        try assertFails(["attention", "--checkpoint", "/nonexistent.safetensors", "--index", "0", "--output", dir + "/file"],
+                        "does not exist")
+        // one default in --threads' help, not "(default: all cores) (default: 2)"
+        let help = VitkitCommand.helpMessage(for: TrainCommand.self, columns: 400)
+        let threads = try XCTUnwrap(help.split(separator: "\n").first { $0.contains("--threads") })
+        XCTAssertEqual(threads.components(separatedBy: "default").count - 1, 1, String(threads))
+        XCTAssert(threads.contains("all cores, \(ThreadOptions.defaultThreads) here"), String(threads))
+    }
+
+    /// Item 8: the epoch line says how long evaluation took, apart from training.
+    func testTheEpochLineTimesEvaluation() throws {
+        let stats = EpochStats(epoch: 2, lr: 0.001, trainLoss: 1, testLoss: 2, testTop1: 30, testTop5: 60, seconds: 12.34, evalSeconds: 5.6)
+        XCTAssertEqual(Trainer.line(stats), "epoch=2 lr=0.001 train_loss=1.0000 test_loss=2.0000 test_acc=30.00 seconds=12.3 eval_seconds=5.6")
+        var unevaluated = stats; unevaluated.testLoss = nil; unevaluated.testTop1 = nil; unevaluated.evalSeconds = nil
+        XCTAssertEqual(Trainer.line(unevaluated), "epoch=2 lr=0.001 train_loss=1.0000 seconds=12.3")
+        let (train, test) = TrainingTests.data()
+        let m = try VisionTransformer(config: TrainingTests.tinyConfig(), pool: Pools.two)
+        var rng = RNG(seed: 1)
+        try m.initialize(.timm, rng: &rng)
+        var lines: [String] = []
+        let t = Trainer(model: m, options: TrainingTests.options(epochs: 1))
+        t.log = { lines.append($0) }
+        try t.fit(train: train, test: test)
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertNotNil(lines[0].range(of: #" seconds=[0-9.]+ eval_seconds=[0-9.]+$"#, options: .regularExpression), lines[0])
+        XCTAssertNotNil(t.history[0].evalSeconds)
+    }
+}
