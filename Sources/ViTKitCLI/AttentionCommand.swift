@@ -96,10 +96,7 @@ struct AttentionCommand: ParsableCommand {
     func loadInput(_ c: ViTConfig, recorded: PretrainedConfig?, test: ImageDataset?, index: Int?) throws -> (RGBImage, [Float]) {
         if let image {
             if c.inChans != 3 { throw ViTKitError("--image needs a 3-channel model, but in_chans is \(c.inChans)") }
-            let img = try ImageFolder.decode(image).evalTransform(size: c.imgSize, cropPct: data.cropPct ?? recorded?.cropPct ?? 1,
-                                                                  filter: data.interpolation ?? recorded?.filter ?? .bicubic)
-            let (mean, std) = data.normalization(for: recorded, fallback: (CIFAR10.mean, CIFAR10.std))
-            return (img, img.normalized(mean: mean, std: std))
+            return try data.modelInput(image, size: c.imgSize, model: recorded, fallback: (CIFAR10.mean, CIFAR10.std))
         }
         guard let test, let index else { throw ViTKitError("give one of --image FILE or --index N") }
         try test.checkFits(.vit(c), role: "evaluation")

@@ -207,10 +207,14 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    /// Normalisation for one picture fed to a model with pretrained config `model` (nil: a timm file, which records
-    /// none, gets `fallback`): the options when given, else the model's.
-    func normalization(for model: PretrainedConfig?, fallback: ([Float], [Float])) -> (mean: [Float], std: [Float]) {
-        (mean.isEmpty ? model?.mean ?? fallback.0 : mean, std.isEmpty ? model?.std ?? fallback.1 : std)
+    /// An image file as a model with pretrained config `model` takes it: timm's eval transform to `size` and the
+    /// normalisation, each from the options when given, else the model's (nil: a file that records none, as timm's,
+    /// gets crop 1, bicubic and `fallback`). Returns the picture at model size and the normalised planes.
+    func modelInput(_ file: String, size: Int, model: PretrainedConfig?, fallback: ([Float], [Float])) throws -> (RGBImage, [Float]) {
+        let picture = try ImageFolder.decode(file).evalTransform(size: size, cropPct: cropPct ?? model?.cropPct ?? 1,
+                                                                 filter: interpolation ?? model?.filter ?? .bicubic)
+        return (picture, picture.normalized(mean: mean.isEmpty ? model?.mean ?? fallback.0 : mean,
+                                            std: std.isEmpty ? model?.std ?? fallback.1 : std))
     }
 }
 

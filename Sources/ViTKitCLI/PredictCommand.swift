@@ -48,13 +48,10 @@ struct PredictCommand: ParsableCommand {
                 x = t
             } else {
                 if c != 3 { throw ViTKitError("--image needs a 3-channel model, but model \(vit.name) takes \(c) channels") }
-                let (mean, std) = data.normalization(for: recorded, fallback: ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))
                 var values: [Float] = []
                 values.reserveCapacity(image.count * 3 * s * s)
                 for file in image {
-                    let picture = try ImageFolder.decode(file).evalTransform(
-                        size: s, cropPct: data.cropPct ?? recorded?.cropPct ?? 1, filter: data.interpolation ?? recorded?.filter ?? .bicubic)
-                    values += picture.normalized(mean: mean, std: std)
+                    values += try data.modelInput(file, size: s, model: recorded, fallback: ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])).1
                 }
                 x = SafeTensors.Tensor(shape: [image.count, c, s, s], values: values)
             }

@@ -116,6 +116,9 @@ final class NewUserTests: XCTestCase {
                          "--depth", "1", "--embed-dim", "32", "--num-heads", "2", "-b", "8", "--epochs", "1", "--warmup-epochs", "0",
                          "--crop-pct", "0.875", "--interpolation", "bilinear", "--mean"] + mean + ["--std"] + std + ["--output", dir + "/run"])
         XCTAssertEqual(r.code, 0, r.err)
+        // the run's args.yaml records the three values as a list, which -c turns back into `--mean a b c`
+        let again = try XCTUnwrap(try VitkitCommand.parseAsRoot(try ConfigFile.expand(["train", "-c", dir + "/run/args.yaml"])) as? TrainCommand)
+        XCTAssertEqual(again.data.mean, [0.3, 0.4, 0.6]); XCTAssertEqual(again.data.std, [0.2, 0.25, 0.3])
         let ckpt = dir + "/run/last.safetensors"
         let cfg = try XCTUnwrap(try PretrainedConfig.recorded(at: ckpt))
         XCTAssertEqual(cfg, PretrainedConfig(inputSize: [3, 16, 16], mean: [0.3, 0.4, 0.6], std: [0.2, 0.25, 0.3],
