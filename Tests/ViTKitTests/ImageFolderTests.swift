@@ -189,7 +189,7 @@ final class ImageFolderTests: XCTestCase {
         }
         try FileManager.default.removeItem(atPath: root + "/val/cat/fake.png")
         // a zero-byte file says it is empty (it once said "its first bytes are " and nothing)
-        FileManager.default.createFile(atPath: root + "/val/cat/empty.jpg", contents: Data())
+        _ = FileManager.default.createFile(atPath: root + "/val/cat/empty.jpg", contents: Data())
         XCTAssertThrowsError(try ImageFolder.load(root: root, train: false, options: o)) {
             XCTAssert("\($0)".contains("cannot decode image \(root)/val/cat/empty.jpg: the file is empty (0 bytes)"), "\($0)")
         }

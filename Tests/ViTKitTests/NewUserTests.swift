@@ -170,7 +170,7 @@ final class NewUserTests: XCTestCase {
         try assertFails(["train", "--data-dir", dir + "/data"] + tiny,
                         "--data-dir \(dir)/data has no CIFAR-10 files (data_batch_1.bin, …) but has \(dir)/data/train/: for an "
                         + "image folder (train/<class>/<image>, val/<class>/<image>) add --dataset folder")
-        FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
         try assertFails(["train", "--output", dir + "/file"] + tiny, "cannot create folder \(dir)/file: a file of that name is there")
         try assertFails(["train", "--output", dir + "/file/run"] + tiny, "cannot create folder \(dir)/file/run: Not a directory")
         try assertFails(["attention", "--checkpoint", "/nonexistent.safetensors", "--index", "0", "--output", dir + "/file"],

@@ -70,7 +70,7 @@ public enum DatasetDownload {
     public static func fetch(_ r: Resource, to path: String, progress: ((String, Int, Int?) -> Void)? = nil) throws {
         let part = path + ".part"
         let fm = FileManager.default
-        if !fm.fileExists(atPath: part) { fm.createFile(atPath: part, contents: nil) }
+        if !fm.fileExists(atPath: part) { _ = fm.createFile(atPath: part, contents: nil) }
         func size() -> Int { ((try? fm.attributesOfItem(atPath: part))?[.size] as? Int) ?? 0 }
         do {
             try HTTPFetch(url: r.url, file: part, resumeFrom: size(), progress: progress.map { p in { p(r.fileName, $0, $1) } }).run()
