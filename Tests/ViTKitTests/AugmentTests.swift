@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// RandAugment's ops, the resized crop and the colour-jitter adjustments against timm/torchvision on Pillow 13
 /// (scripts/make_augment_fixtures.py), timm's magnitude → argument table, the config parser, and the draws.

@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// JPEG and PNG files of the kinds a plain decoder gets wrong, decoded as Pillow's `Image.open(f).convert("RGB")`
 /// (scripts/make_codec_fixtures.py): CMYK and YCCK JPEGs, 16-bit, low-bit, palette and alpha PNGs, and gAMA, sRGB

@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 @testable import ViTKitCLI
 
 /// ConvMixer layers and the whole model against PyTorch + timm (scripts/make_convmixer_fixtures.py), the spatial

@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// CIFAR-100 and SVHN (MATLAB v5) files the tests write, a .mat made by scipy, and clear errors for bad files.
 final class DatasetFormatTests: XCTestCase {

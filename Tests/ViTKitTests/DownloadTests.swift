@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// `--dataset-download` against a local HTTP server serving small files the test makes: MD5 checks, resuming a
 /// dropped download, unpacking a .tar.gz, and the errors. Nothing here touches the network.

@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// A Google-layout `.npz` (scripts/make_npz_fixture.py) loads as timm's `_load_weights` loads it.
 final class GoogleViTWeightsTests: XCTestCase {

@@ -1,5 +1,13 @@
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// The init modes of spec §3c on a ViT: statistics, exact structure, and errors.
 final class InitModeTests: XCTestCase {

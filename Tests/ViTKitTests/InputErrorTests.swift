@@ -2,6 +2,14 @@ import ArgumentParser
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 @testable import ViTKitCLI
 
 /// Bad input: each gives one clear line naming the thing, the value and what was expected.

@@ -1,5 +1,13 @@
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// Each layer alone, forward and backward, against PyTorch (float32; tolerance 1e-5 of the tensor's scale).
 final class LayerTests: XCTestCase {

@@ -1,5 +1,13 @@
 import Foundation
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 #if canImport(Glibc)
 import Glibc
 #endif

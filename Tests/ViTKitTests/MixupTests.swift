@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// Mixup and cutmix against timm's Mixup with fixed draws (scripts/make_mixup_fixtures.py), the soft-target
 /// cross-entropy against timm's, the draws' statistics, and training with them.

@@ -1,5 +1,13 @@
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// Whole small ViTs (img 16, patch 4, dim 32, depth 2, heads 2, batch 3) against timm's VisionTransformer:
 /// logits, loss and the gradient of every parameter. Tolerance: 1e-5 of each tensor's largest magnitude.

@@ -2,6 +2,14 @@ import ArgumentParser
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 @testable import ViTKitCLI
 
 /// What a new user ran into on their own image folders: data that does not fit the model, commands that crashed

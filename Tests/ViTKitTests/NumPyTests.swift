@@ -2,6 +2,14 @@ import Foundation
 import XCTest
 import ZIPFoundation
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// `.npy` and `.npz` files the tests write: dtypes, Fortran order, versions, zip entries stored and deflated, and
 /// bad input (truncated files, unknown dtypes), plus a mutation fuzz of the `.npy` parser.

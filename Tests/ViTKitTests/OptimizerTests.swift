@@ -1,5 +1,13 @@
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 final class OptimizerTests: XCTestCase {
     /// torch.optim.AdamW, 3 steps, a decayed weight and an undecayed bias (tolerance 1e-6 of the values' scale).

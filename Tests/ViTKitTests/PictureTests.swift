@@ -1,6 +1,14 @@
 import Foundation
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 @testable import ViTKitCLI
 
 /// PNG files through libpng, the colour map, the attention maps behind the pictures, and `vitkit init --pictures`.
@@ -198,7 +206,7 @@ final class CurvePlotTests: XCTestCase {
         EpochStats(epoch: 3, lr: 0, trainLoss: 0.5, testLoss: 1.0, testTop1: 60, testTop5: nil, seconds: 0)]
 
     func testCurvesAreDrawnWhereTheValuesAre() {
-        let charts = CurvePlot.panels(Self.history, panelWidth: 101, height: 101)
+        let charts = CurvePlot.panels(Self.history.map(\.curvePoint), panelWidth: 101, height: 101)
         let loss = charts[0], acc = charts[1]
         XCTAssertEqual([loss.plotWidth, loss.plotHeight], [101, 101])
         // values 0…2 bottom to top, epochs 1…3 left to right: train loss 2 at epoch 1 is the top-left corner
@@ -211,7 +219,7 @@ final class CurvePlotTests: XCTestCase {
         XCTAssertEqual([acc.x(3), acc.y(60)], [acc.left + 100, acc.top + 40])
         XCTAssert(acc.image[acc.x(3), acc.y(60)] == CurvePlot.green, "top-1 60% at epoch 3")
         // the whole picture: both panels side by side, 8 px apart and around
-        let img = CurvePlot.render(Self.history, panelWidth: 101, height: 101)
+        let img = CurvePlot.render(Self.history.map(\.curvePoint), panelWidth: 101, height: 101)
         XCTAssertEqual(img.width, 8 + loss.image.width + 8 + acc.image.width + 8)
         XCTAssert(img[8 + loss.x(2), 8 + loss.y(1)] == CurvePlot.blue)
     }
@@ -223,7 +231,7 @@ final class CurvePlotTests: XCTestCase {
 
     /// Each axis has a title and tick labels: before, the panels were bare frames that only summary.csv explained.
     func testAxesHaveTitlesAndTickLabels() {
-        let loss = CurvePlot.panels(Self.history, panelWidth: 101, height: 101)[0]
+        let loss = CurvePlot.panels(Self.history.map(\.curvePoint), panelWidth: 101, height: 101)[0]
         let h = BitmapFont.glyphHeight
         // y tick "2.0" left of the frame at its row, "0.0" at the bottom; the y title turned, at the far left
         XCTAssertEqual(loss.yRange, 0...2)

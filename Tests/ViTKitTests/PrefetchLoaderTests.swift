@@ -1,5 +1,13 @@
 import XCTest
 @testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitData
+@testable import ViTKitIO
+@testable import ViTKitImaging
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitPictures
+@testable import ViTKitTraining
 
 /// The prefetching loader: the same batches whatever the number of worker threads, plain normalisation when
 /// nothing is random, epochs that differ, and a clean stop mid-epoch.

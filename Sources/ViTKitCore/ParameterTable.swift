@@ -1,0 +1,36 @@
+/// One named parameter inside the model's flat parameter buffer.
+public struct ParameterInfo: Sendable, Equatable {
+    /// timm state_dict key, e.g. `blocks.0.attn.qkv.weight`.
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    /// false for frozen parameters (timm's `requires_grad=False`): AdamW skips them, checkpoints keep them.
+    public var trainable = true
+    public var count: Int { shape.reduce(1, *) }
+    /// Whether AdamW decays it: timm decays parameters with ndim > 1 that are not biases.
+    public var decays: Bool { shape.count > 1 && !name.hasSuffix(".bias") }
+}
+
+/// The layout of all parameters in one flat buffer (and of the gradients, which mirror it), in timm's
+/// state_dict order.
+public struct ParameterTable: Sendable {
+    public private(set) var entries: [ParameterInfo] = []
+    public private(set) var count = 0
+    private var index: [String: Int] = [:]
+
+    /// Appends a parameter and returns its offset. Offsets are rounded up to 16 floats (64 bytes).
+    public init() {}
+
+    package mutating func add(_ name: String, _ shape: [Int], trainable: Bool = true) -> Int {
+        let offset = count
+        entries.append(ParameterInfo(name: name, shape: shape, offset: offset, trainable: trainable))
+        index[name] = entries.count - 1
+        count = (offset + shape.reduce(1, *) + 15) / 16 * 16
+        return offset
+    }
+
+    public subscript(name: String) -> ParameterInfo? { index[name].map { entries[$0] } }
+
+    /// Number of scalar parameters (without the alignment padding).
+    public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,80 @@
+import ViTKitCore
+import ViTKitIO
+import ViTKitImaging
+import ViTKitNN
+
+/// Every buffer one forward/backward pass needs, allocated once for a batch capacity.
+///
+/// Saved for backward, per block: the LayerNorm statistics, qkv, the attention rows' log-sum-exp, the residual
+/// after attention and the fc1 pre-activation. LayerNorm outputs, GELU outputs, the attention matrix and the
+/// attention output are recomputed in backward instead of stored. Scratch and gradient buffers are shared by
+/// all blocks.
+package final class Activations {
+    let capacity: Int
+    let tokens: Int, dim: Int, hiddenDim: Int, heads: Int, depth: Int
+
+    let cols: AlignedBuffer        // [B·N × C·p·p]
+    let patchOut: AlignedBuffer    // [B·N × D], used when there are prefix tokens
+    let residuals: AlignedBuffer   // (L+1) × [B·T × D]
+    let saved: AlignedBuffer       // L × per-block saved tensors
+    let hidden: AlignedBuffer      // [B·T × hidden]: GELU output, then its gradient
+    let lnOut: AlignedBuffer       // [B·T × D]: the LayerNorm output a GEMM is about to read
+    let attnOut: AlignedBuffer     // [B·T × D]: the attention output (heads concatenated) before proj
+    let finalNorm: AlignedBuffer, finalMean: AlignedBuffer, finalRstd: AlignedBuffer
+    let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
+    let logits: AlignedBuffer, dLogits: AlignedBuffer
+    let dResid: AlignedBuffer, dTmp: AlignedBuffer
+    /// MLP backward keeps the GELU derivative here [B·T × hidden], attention backward later dqkv [B·T × 3D]:
+    /// never needed at the same time, so they share memory.
+    private let sharedGrad: AlignedBuffer
+    var geluDerivative: UnsafeMutablePointer<Float> { sharedGrad.pointer }
+    var dQKV: UnsafeMutablePointer<Float> { sharedGrad.pointer }
+    let dPooled: AlignedBuffer, dPooledNorm: AlignedBuffer
+    let threadScratch: AlignedBuffer
+
+    struct Layer {
+        let ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
+        let qkv: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>
+        let xMid: UnsafeMutablePointer<Float>
+        let ln2Mean: UnsafeMutablePointer<Float>, ln2Rstd: UnsafeMutablePointer<Float>
+        let fc1: UnsafeMutablePointer<Float>
+    }
+    private var layers: [Layer] = []
+
+    init(config c: ViTConfig, capacity b: Int, threads: Int) {
+        capacity = b
+        tokens = c.numTokens; dim = c.embedDim; hiddenDim = c.mlpHidden; heads = c.numHeads; depth = c.depth
+        let rows = b * tokens, d = dim
+        cols = AlignedBuffer(count: b * c.numPatches * c.inChans * c.patchSize * c.patchSize)
+        patchOut = AlignedBuffer(count: c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
+        residuals = AlignedBuffer(count: (depth + 1) * rows * d)
+        let perLayer = rows * d * 4 + rows * hiddenDim + rows * 4 + b * heads * tokens
+        saved = AlignedBuffer(count: depth * perLayer)
+        hidden = AlignedBuffer(count: rows * hiddenDim)
+        lnOut = AlignedBuffer(count: rows * d)
+        attnOut = AlignedBuffer(count: rows * d)
+        let needFinal = !c.useFcNorm
+        finalNorm = AlignedBuffer(count: needFinal ? rows * d : 0)
+        finalMean = AlignedBuffer(count: needFinal ? rows : 0)
+        finalRstd = AlignedBuffer(count: needFinal ? rows : 0)
+        pooled = AlignedBuffer(count: b * d); fcNormOut = AlignedBuffer(count: b * d)
+        fcMean = AlignedBuffer(count: b); fcRstd = AlignedBuffer(count: b)
+        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
+        dResid = AlignedBuffer(count: rows * d); dTmp = AlignedBuffer(count: rows * d)
+        sharedGrad = AlignedBuffer(count: rows * max(hiddenDim, 3 * d))
+        dPooled = AlignedBuffer(count: b * d); dPooledNorm = AlignedBuffer(count: b * d)
+        threadScratch = AlignedBuffer(count: threads * max(Attention.scratchPerThread(tokens: tokens), 2 * d))
+        var base = saved.pointer
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }
+        for _ in 0..<depth {
+            layers.append(Layer(ln1Mean: take(rows), ln1Rstd: take(rows), qkv: take(3 * rows * d),
+                                lse: take(b * heads * tokens), xMid: take(rows * d),
+                                ln2Mean: take(rows), ln2Rstd: take(rows), fc1: take(rows * hiddenDim)))
+        }
+    }
+
+    @inline(__always) package func resid(_ l: Int) -> UnsafeMutablePointer<Float> {
+        residuals.pointer + l * capacity * tokens * dim
+    }
+    @inline(__always) func layer(_ l: Int) -> Layer { layers[l] }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import ViTKitCore
+import ViTKitIO
+import ViTKitImaging
+import ViTKitNN
+
+/// Model checkpoints: a safetensors file with timm's state_dict keys and shapes (so `timm` can load the
+/// weights), plus the ViTKit config in the metadata. `TrainingState` files add what an exact resume needs.
+public enum Checkpoint {
+    /// Saves the model's state_dict: its parameters and buffers (the fixed sin-cos `pos_embed` is left out, as
+    /// the reference code does), with the architecture in the metadata.
+    public static func save(_ model: any ImageClassifier, to path: String, extra: [String: String] = [:]) throws {
+        var meta = extra.merging(try model.architecture.metadata()) { $1 }
+        meta["format"] = "pt"
+        try SafeTensors.write(path: path, tensors: weights(model), metadata: meta)
+    }
+
+    /// JSON with sorted keys, so that the same run writes the same bytes.
+    package static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    package static func weights(_ model: any ImageClassifier, prefix: String = "") -> [(String, SafeTensors.Tensor)] {
+        model.stateDictEntries.map { e, p in
+            (prefix + e.name, SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: p, count: e.count))))
+        }
+    }
+
+    /// The architecture a checkpoint records in its metadata (read from its header alone), or nil for a file that
+    /// records none (one timm wrote).
+    public static func architecture(at path: String) throws -> ModelConfig? {
+        try ModelConfig.from(metadata: try SafeTensors.readMetadata(path: path), path: path)
+    }
+
+    /// Reads the ViT config stored in a checkpoint.
+    public static func config(at path: String) throws -> ViTConfig {
+        guard case .vit(let c)? = try ModelConfig.from(metadata: try SafeTensors.read(path: path).metadata, path: path) else {
+            throw ViTKitError("checkpoint \(path) has no ViTKit ViT config in its metadata (key 'vitkit_config')")
+        }
+        return c
+    }
+
+    /// Loads parameters and buffers from a checkpoint into `model`, as `load_state_dict(strict=True)`: every tensor
+    /// present with its shape, and no other (a `pos_embed` for a ViT with the fixed sin-cos embedding, which timm
+    /// keeps in its state_dict, is allowed). All missing, unexpected and mis-shaped tensors are named at once.
+    /// A training state file (`train_state.safetensors`) is read for its weights.
+    public static func load(_ model: any ImageClassifier, from path: String) throws {
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
+    }
+
+    /// The model's tensors of a file: all of them, or for a training state file all but the optimizer's.
+    package static func modelTensors(_ tensors: [String: SafeTensors.Tensor], metadata: [String: String]) -> [String: SafeTensors.Tensor] {
+        metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
+    }
+
+    /// The model a checkpoint holds, read in one pass: built from the architecture the file records, or for a file
+    /// that records none (one timm wrote) from `fallback` called with the class count read off `head.weight`; then
+    /// loaded as `load(_:from:)` loads (a training state file for its weights).
+    public static func model(from path: String, pool: ThreadPool, fallback: (Int) throws -> ModelConfig) throws -> any ImageClassifier {
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        let config: ModelConfig
+        if let recorded = try ModelConfig.from(metadata: meta, path: path) {
+            config = recorded
+        } else {
+            guard let head = tensors["head.weight"], head.shape.count == 2 else {
+                throw ViTKitError("checkpoint \(path) records no ViTKit config and has no head.weight to read the class count from")
+            }
+            config = try fallback(head.shape[0])
+        }
+        let model = try config.makeModel(pool: pool)
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
+        return model
+    }
+
+    package static func load(_ model: any ImageClassifier, tensors: [String: SafeTensors.Tensor], prefix: String = "", what: String) throws {
+        var problems: [String] = []
+        /// At most 8 named, then a count: a file for another model would list every tensor.
+        func list(_ names: [String]) -> String {
+            names.prefix(8).joined(separator: ", ") + (names.count > 8 ? " and \(names.count - 8) more" : "")
+        }
+        let entries = model.stateDictEntries
+        let expected = Set(entries.map { prefix + $0.0.name })
+        let missing = entries.filter { tensors[prefix + $0.0.name] == nil }.map(\.0.name)
+        var fixed: Set<String> = []
+        if case .vit(let c) = model.architecture, c.posEmbed == .sincos { fixed.insert(prefix + "pos_embed") }
+        let unexpected = tensors.keys.filter { $0.hasPrefix(prefix) && !expected.contains($0) && !fixed.contains($0) }.sorted()
+        if !missing.isEmpty { problems.append("missing \(list(missing))") }
+        if !unexpected.isEmpty { problems.append("unexpected \(list(unexpected))") }
+        let misShaped = entries.compactMap { e, _ -> String? in
+            guard let t = tensors[prefix + e.name], t.shape != e.shape else { return nil }
+            return "'\(e.name)' has shape \(t.shape), the model expects \(e.shape)"
+        }
+        if !misShaped.isEmpty { problems.append(list(misShaped)) }
+        if !problems.isEmpty {
+            throw ViTKitError("\(what) does not fit model \(model.name): " + problems.joined(separator: "; "))
+        }
+        for (e, p) in entries { p.update(from: tensors[prefix + e.name]!.values, count: e.count) }
+    }
+}

@@ -1,0 +1,278 @@
+import ViTKitCore
+import ViTKitIO
+import ViTKitImaging
+import ViTKitNN
+
+/// A Vision Transformer with timm's `VisionTransformer` semantics, written llm.c style: every layer a
+/// forward/backward pair over raw buffers, parameters and gradients each in one flat buffer with named views.
+///
+/// Forward (B images, T = prefix + N tokens, D dims, L blocks):
+///   patches = im2col(x) Wpᵀ + bp                       [B·N × D]
+///   x0 = [cls, reg, patches + pe]  (or + pe after the concat when no_embed_class is false)  [B·T × D]
+///   per block: x += proj(attn(LN1(x)));  x += fc2(GELU(fc1(LN2(x))))
+///   pooled = avg over patch tokens, or token 0;  LN as `norm` (before pooling) or `fc_norm` (after)
+///   logits = pooled Whᵀ + bh                           [B × C]
+public final class VisionTransformer: ImageClassifier {
+    public let config: ViTConfig
+    public let table: ParameterTable
+    public let params: AlignedBuffer
+    public let grads: AlignedBuffer
+    public let pool: ThreadPool
+    /// The fixed sin-cos position embedding [N × D], when config.posEmbed is .sincos.
+    public let fixedPosEmbed: AlignedBuffer?
+
+    struct Block {
+        var norm1w = 0, norm1b = 0, qkvw = 0, qkvb = -1, projw = 0, projb = 0
+        var norm2w = 0, norm2b = 0, fc1w = 0, fc1b = 0, fc2w = 0, fc2b = 0
+    }
+    var clsToken = -1, regToken = -1, posEmbed = -1, patchW = 0, patchB = 0
+    var blocks: [Block] = []
+    var normW = -1, normB = -1, fcNormW = -1, fcNormB = -1, headW = 0, headB = 0
+
+    package var acts: Activations?
+
+    public init(config: ViTConfig, pool: ThreadPool) throws {
+        try config.validate()
+        self.config = config
+        self.pool = pool
+        let d = config.embedDim, c = config
+        var t = ParameterTable()
+        if c.classToken { clsToken = t.add("cls_token", [1, 1, d]) }
+        if c.regTokens > 0 { regToken = t.add("reg_token", [1, c.regTokens, d]) }
+        if c.posEmbed == .learn { posEmbed = t.add("pos_embed", [1, c.posEmbedLen, d]) }
+        patchW = t.add("patch_embed.proj.weight", [d, c.inChans, c.patchSize, c.patchSize])
+        patchB = t.add("patch_embed.proj.bias", [d])
+        for i in 0..<c.depth {
+            let p = "blocks.\(i)."
+            var b = Block()
+            b.norm1w = t.add(p + "norm1.weight", [d]); b.norm1b = t.add(p + "norm1.bias", [d])
+            b.qkvw = t.add(p + "attn.qkv.weight", [3 * d, d])
+            if c.qkvBias { b.qkvb = t.add(p + "attn.qkv.bias", [3 * d]) }
+            b.projw = t.add(p + "attn.proj.weight", [d, d]); b.projb = t.add(p + "attn.proj.bias", [d])
+            b.norm2w = t.add(p + "norm2.weight", [d]); b.norm2b = t.add(p + "norm2.bias", [d])
+            b.fc1w = t.add(p + "mlp.fc1.weight", [c.mlpHidden, d]); b.fc1b = t.add(p + "mlp.fc1.bias", [c.mlpHidden])
+            b.fc2w = t.add(p + "mlp.fc2.weight", [d, c.mlpHidden]); b.fc2b = t.add(p + "mlp.fc2.bias", [d])
+            blocks.append(b)
+        }
+        if c.useFcNorm {
+            fcNormW = t.add("fc_norm.weight", [d]); fcNormB = t.add("fc_norm.bias", [d])
+        } else {
+            normW = t.add("norm.weight", [d]); normB = t.add("norm.bias", [d])
+        }
+        headW = t.add("head.weight", [c.numClasses, d]); headB = t.add("head.bias", [c.numClasses])
+        table = t
+        params = AlignedBuffer(count: t.count)
+        grads = AlignedBuffer(count: t.count)
+        if c.posEmbed == .sincos {
+            let pe = sincos2DPositionEmbedding(grid: c.gridSize, dim: d)
+            let buf = AlignedBuffer(count: pe.count)
+            buf.pointer.update(from: pe, count: pe.count)
+            fixedPosEmbed = buf
+        } else {
+            fixedPosEmbed = nil
+        }
+    }
+
+    public var name: String { config.name }
+    public var architecture: ModelConfig { .vit(config) }
+    public var inChans: Int { config.inChans }
+    public var imgSize: Int { config.imgSize }
+    public var numClasses: Int { config.numClasses }
+    /// A ViT has no saved state besides its parameters.
+    public let stateTable = ParameterTable()
+    public let state = AlignedBuffer(count: 0)
+
+    /// Makes sure activation buffers exist for `batch` images (they are kept and reused for smaller batches).
+    public func reserve(batch: Int) {
+        if let a = acts, a.capacity >= batch { return }
+        acts = Activations(config: config, capacity: batch, threads: pool.threadCount)
+    }
+
+    /// The logits of the last forward pass, [batch × classes].
+    public var logits: UnsafeMutablePointer<Float> { acts!.logits.pointer }
+
+    // MARK: forward
+
+    /// Runs the model on `images` ([batch × C × H × W], normalised) and returns the logits [batch × classes].
+    @discardableResult
+    public func forward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        reserve(batch: batch)
+        let a = acts!, c = config, p = params.pointer, pool = pool
+        let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
+        let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
+
+        // patch embedding, straight into the token buffer when there are no prefix tokens
+        PatchEmbed.im2col(pool, cols: a.cols.pointer, images: images, batch: batch, channels: c.inChans,
+                          size: c.imgSize, patch: c.patchSize)
+        let x0 = a.resid(0)
+        let patchOut = pre == 0 ? x0 : a.patchOut.pointer
+        Linear.forward(pool, out: patchOut, inp: a.cols.pointer, w: p + patchW, b: p + patchB,
+                       rows: batch * n, inF: kp, outF: d)
+        let pe: UnsafePointer<Float>? = posEmbed >= 0 ? UnsafePointer(p + posEmbed)
+            : fixedPosEmbed.map { UnsafePointer($0.pointer) }
+        for b in 0..<batch {
+            let xb = x0 + b * tk * d
+            if pre > 0 { (xb + pre * d).update(from: patchOut + b * n * d, count: n * d) }
+            if clsToken >= 0 { xb.update(from: p + clsToken, count: d) }
+            if regToken >= 0 { (xb + (clsToken >= 0 ? d : 0)).update(from: p + regToken, count: c.regTokens * d) }
+            if let pe {
+                if c.noEmbedClass { Kernels.add(xb + pre * d, pe, n * d) } else { Kernels.add(xb, pe, tk * d) }
+            }
+        }
+
+        for (l, blk) in blocks.enumerated() {
+            let x = a.resid(l), ly = a.layer(l), ln = a.lnOut.pointer
+            LayerNorm.forward(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: x, w: p + blk.norm1w,
+                              b: p + blk.norm1b, rows: rows, dim: d, eps: c.normEps)
+            Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
+                           rows: rows, inF: d, outF: 3 * d)
+            Attention.forward(pool, out: a.attnOut.pointer, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
+                              heads: c.numHeads, scratch: a.threadScratch.pointer)
+            // x_mid = x + proj(attn)
+            Linear.forward(pool, out: ly.xMid, inp: a.attnOut.pointer, w: p + blk.projw, b: p + blk.projb,
+                           rows: rows, inF: d, outF: d)
+            Kernels.add(ly.xMid, x, rows * d)
+            LayerNorm.forward(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
+                              b: p + blk.norm2b, rows: rows, dim: d, eps: c.normEps)
+            Linear.forward(pool, out: ly.fc1, inp: ln, w: p + blk.fc1w, b: p + blk.fc1b,
+                           rows: rows, inF: d, outF: hid)
+            GELU.forward(pool, out: a.hidden.pointer, inp: ly.fc1, n: rows * hid)
+            let xNext = a.resid(l + 1)
+            Linear.forward(pool, out: xNext, inp: a.hidden.pointer, w: p + blk.fc2w, b: p + blk.fc2b,
+                           rows: rows, inF: hid, outF: d)
+            Kernels.add(xNext, ly.xMid, rows * d)
+        }
+
+        // head
+        var feats = a.resid(c.depth)
+        if normW >= 0 {
+            LayerNorm.forward(pool, out: a.finalNorm.pointer, mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
+                              inp: feats, w: p + normW, b: p + normB, rows: rows, dim: d, eps: c.normEps)
+            feats = a.finalNorm.pointer
+        }
+        let pooled = a.pooled.pointer
+        for b in 0..<batch {
+            let dst = pooled + b * d, src = feats + b * tk * d
+            switch c.globalPool {
+            case .token: dst.update(from: src, count: d)
+            case .avg: Kernels.meanOfRows(dst, src + pre * d, rows: n, cols: d)
+            }
+        }
+        var headIn = pooled
+        if fcNormW >= 0 {
+            LayerNorm.forward(pool, out: a.fcNormOut.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
+                              inp: pooled, w: p + fcNormW, b: p + fcNormB, rows: batch, dim: d, eps: c.normEps)
+            headIn = a.fcNormOut.pointer
+        }
+        Linear.forward(pool, out: a.logits.pointer, inp: headIn, w: p + headW, b: p + headB,
+                       rows: batch, inF: d, outF: c.numClasses)
+        return a.logits.pointer
+    }
+
+    // MARK: backward
+
+    /// Back-propagates `dlogits` [batch × classes] through the last forward pass, writing every gradient.
+    public func backward(dlogits: UnsafePointer<Float>, batch: Int) {
+        let a = acts!, c = config, p = params.pointer, g = grads.pointer, pool = pool
+        let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
+        let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
+        let scratch = a.threadScratch.pointer
+
+        // head
+        let headIn = fcNormW >= 0 ? a.fcNormOut.pointer : a.pooled.pointer
+        let dHeadIn = a.dPooledNorm.pointer
+        Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dlogits, inp: headIn, w: p + headW,
+                        rows: batch, inF: d, outF: c.numClasses)
+        var dPooled = dHeadIn
+        if fcNormW >= 0 {
+            LayerNorm.backward(pool, dinp: a.dPooled.pointer, accumulate: false, dw: g + fcNormW, db: g + fcNormB,
+                               dout: dHeadIn, inp: a.pooled.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
+                               w: p + fcNormW, rows: batch, dim: d, partials: scratch)
+            dPooled = a.dPooled.pointer
+        }
+        // d(features) [B·T × D]: the pooled rows' gradient spread back over the tokens
+        let dres = a.dResid.pointer
+        let dFeats = normW >= 0 ? a.dTmp.pointer : dres
+        dFeats.update(repeating: 0, count: rows * d)
+        for b in 0..<batch {
+            let src = dPooled + b * d, dst = dFeats + b * tk * d
+            switch c.globalPool {
+            case .token: dst.update(from: src, count: d)
+            case .avg:
+                for t in pre..<tk {
+                    (dst + t * d).update(from: src, count: d)
+                    Kernels.scale(dst + t * d, 1 / Float(n), d)
+                }
+            }
+        }
+        if normW >= 0 {
+            LayerNorm.backward(pool, dinp: dres, accumulate: false, dw: g + normW, db: g + normB, dout: dFeats,
+                               inp: a.resid(c.depth), mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
+                               w: p + normW, rows: rows, dim: d, partials: scratch)
+        }
+
+        for l in stride(from: c.depth - 1, through: 0, by: -1) {
+            let blk = blocks[l], ly = a.layer(l)
+            let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV, ln = a.lnOut.pointer
+            // MLP: dres holds dL/dx_{l+1}
+            GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative, inp: ly.fc1, n: rows * hid)
+            Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dres, inp: hidden,
+                            w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
+            let timer = LayerProfiler.begin()  // fc2's input gradient, written over the GELU output
+            pool.gemm(m: rows, n: hid, k: d, a: dres, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
+            LayerProfiler.end(.linearBackward, timer)
+            Kernels.multiply(pool, hidden, a.geluDerivative, rows * hid)
+            LayerNorm.recompute(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
+                                b: p + blk.norm2b, rows: rows, dim: d)
+            Linear.backward(pool, dinp: dTmp, dw: g + blk.fc1w, db: g + blk.fc1b, dout: hidden, inp: ln,
+                            w: p + blk.fc1w, rows: rows, inF: d, outF: hid)
+            LayerNorm.backward(pool, dinp: dres, accumulate: true, dw: g + blk.norm2w, db: g + blk.norm2b,
+                               dout: dTmp, inp: ly.xMid, mean: ly.ln2Mean, rstd: ly.ln2Rstd, w: p + blk.norm2w,
+                               rows: rows, dim: d, partials: scratch)
+            // attention: dres holds dL/dx_mid
+            // (proj's weight gradient needs the attention output, which attention backward recomputes)
+            Linear.backwardInput(pool, dinp: dTmp, dout: dres, w: p + blk.projw, rows: rows, inF: d, outF: d)
+            Attention.backward(pool, dqkv: dqkv, out: a.attnOut.pointer, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
+                               batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch)
+            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dres, inp: a.attnOut.pointer,
+                                   rows: rows, inF: d, outF: d)
+            LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
+                                b: p + blk.norm1b, rows: rows, dim: d)
+            Linear.backward(pool, dinp: dTmp, dw: g + blk.qkvw, db: blk.qkvb >= 0 ? g + blk.qkvb : nil, dout: dqkv,
+                            inp: ln, w: p + blk.qkvw, rows: rows, inF: d, outF: 3 * d)
+            LayerNorm.backward(pool, dinp: dres, accumulate: true, dw: g + blk.norm1w, db: g + blk.norm1b,
+                               dout: dTmp, inp: a.resid(l), mean: ly.ln1Mean, rstd: ly.ln1Rstd, w: p + blk.norm1w,
+                               rows: rows, dim: d, partials: scratch)
+        }
+
+        // embeddings: dres holds dL/dx0
+        if clsToken >= 0 {
+            (g + clsToken).update(repeating: 0, count: d)
+            for b in 0..<batch { Kernels.add(g + clsToken, dres + b * tk * d, d) }
+        }
+        if regToken >= 0 {
+            let r0 = clsToken >= 0 ? 1 : 0, cnt = c.regTokens * d
+            (g + regToken).update(repeating: 0, count: cnt)
+            for b in 0..<batch { Kernels.add(g + regToken, dres + (b * tk + r0) * d, cnt) }
+        }
+        if posEmbed >= 0 {
+            let first = c.noEmbedClass ? pre : 0, cnt = (tk - first) * d
+            (g + posEmbed).update(repeating: 0, count: cnt)
+            for b in 0..<batch { Kernels.add(g + posEmbed, dres + (b * tk + first) * d, cnt) }
+        }
+        var dPatch = dres
+        if pre > 0 {
+            dPatch = a.patchOut.pointer
+            for b in 0..<batch { (dPatch + b * n * d).update(from: dres + (b * tk + pre) * d, count: n * d) }
+        }
+        Linear.backward(pool, dinp: nil, dw: g + patchW, db: g + patchB, dout: dPatch, inp: a.cols.pointer,
+                        w: p + patchW, rows: batch * n, inF: kp, outF: d)
+    }
+
+    /// A ViT's forward is the same in training and evaluation (no dropout, no batch statistics).
+    public func trainingForward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        forward(images: images, batch: batch)
+    }
+
+    public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
+}

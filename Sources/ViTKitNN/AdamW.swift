@@ -1,0 +1,112 @@
+import ViTKitCore
+
+/// AdamW exactly as torch.optim.AdamW computes it, over the whole flat parameter buffer in one loop:
+///   p ← p·(1 − lr·wd);  m ← m + (1−β1)(g − m);  v ← β2·v + (1−β2)·g²
+///   p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
+/// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do;
+/// frozen parameters (not `trainable`) are left out, as timm leaves out those without `requires_grad`.
+public final class AdamW {
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    /// Updates made (t in the bias corrections).
+    public package(set) var step = 0
+    public let m: AlignedBuffer, v: AlignedBuffer
+    private let segments: [(range: Range<Int>, decays: Bool)]
+
+    public init(table: ParameterTable, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                weightDecay: Float = 0.01) {
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        m = AlignedBuffer(count: table.count); v = AlignedBuffer(count: table.count)
+        segments = table.entries.filter(\.trainable).map { ($0.offset..<($0.offset + $0.count), $0.decays) }
+    }
+
+    /// One update of `params` from `grads` at learning rate `lr`.
+    public func update(_ pool: ThreadPool, params: AlignedBuffer, grads: AlignedBuffer, lr: Float) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
+        step += 1
+        let bc1 = 1 - Float(Double(beta1).power(step)), bc2 = 1 - Float(Double(beta2).power(step))
+        let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+        let b1 = beta1, b2 = beta2, eps = eps, wd = weightDecay
+        let p = params.pointer, g = grads.pointer, mp = m.pointer, vp = v.pointer
+        let total = params.count
+        segments.withUnsafeBufferPointer { segments in
+            pool.run(Step(p: p, g: g, m: mp, v: vp, segments: segments, count: total, lr: lr, wd: wd, b1: b1, b2: b2,
+                          eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt))
+        }
+    }
+
+    /// The update over each thread's slice of the flat buffer, segment by segment (decay or not).
+    struct Step: ParallelRangeJob {
+        let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>
+        let v: UnsafeMutablePointer<Float>, segments: UnsafeBufferPointer<(range: Range<Int>, decays: Bool)>
+        let count: Int, lr: Float, wd: Float, b1: Float, b2: Float, eps: Float, stepSize: Float, bc2Sqrt: Float
+        var granule: Int { 16 }
+
+        func run(_ chunk: Range<Int>) {
+            for seg in segments {
+                let lo = max(seg.range.lowerBound, chunk.lowerBound), hi = min(seg.range.upperBound, chunk.upperBound)
+                if lo >= hi { continue }
+                let decay = 1 - lr * (seg.decays ? wd : 0)
+                let decay8 = F8(repeating: decay), oneMinusB1 = F8(repeating: 1 - b1), b2v = F8(repeating: b2)
+                let oneMinusB2 = F8(repeating: 1 - b2), step8 = F8(repeating: stepSize)
+                let bc = F8(repeating: bc2Sqrt), eps8 = F8(repeating: eps)
+                var i = lo
+                while i + 8 <= hi {
+                    let gi = load8(g + i), mOld = load8(m + i)
+                    let mi = mOld + (gi - mOld) * oneMinusB1
+                    let vi = load8(v + i) * b2v + oneMinusB2 * (gi * gi)
+                    store8(m + i, mi); store8(v + i, vi)
+                    store8(p + i, load8(p + i) * decay8 - step8 * (mi / (vsqrt(vi) / bc + eps8)))
+                    i += 8
+                }
+                while i < hi {
+                    let gi = g[i]
+                    let mi = m[i] + (gi - m[i]) * (1 - b1)
+                    let vi = v[i] * b2 + (1 - b2) * (gi * gi)
+                    m[i] = mi; v[i] = vi
+                    p[i] = p[i] * decay - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+                    i += 1
+                }
+            }
+        }
+    }
+}
+
+extension Double {
+    fileprivate func power(_ n: Int) -> Double { var r = 1.0; for _ in 0..<n { r *= self }; return r }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradNorm(_ pool: ThreadPool, grads: AlignedBuffer, maxNorm: Float) -> Float {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.optimizer, timer) }
+    // 16 fixed parts (whatever the thread count) summed in order: the norm does not depend on threads
+    var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    let sum = withUnsafeMutableBytes(of: &partial) { raw in
+        let part = raw.baseAddress!.assumingMemoryBound(to: Double.self)
+        pool.run(SumOfSquares(x: grads.pointer, count: grads.count, part: part))
+        return (0..<16).reduce(0.0) { $0 + part[$1] }
+    }
+    let norm = Float(sum.squareRoot())
+    let coef = maxNorm / (norm + 1e-6)
+    if coef < 1 { pool.run(Scale(x: grads.pointer, count: grads.count, factor: coef)) }
+    return norm
+}
+
+/// part[p] = Σ x² over the p-th of 16 chunks; thread t does the parts p with p mod threads = t.
+private struct SumOfSquares: ParallelJob {
+    let x: UnsafePointer<Float>, count: Int, part: UnsafeMutablePointer<Double>
+
+    func run(thread t: Int, of threads: Int) {
+        for p in stride(from: t, to: 16, by: threads) {
+            let r = ThreadPool.chunk(count, part: p, of: 16, granule: 16)
+            part[p] = Kernels.sumOfSquares(x + r.lowerBound, r.count)
+        }
+    }
+}
+
+private struct Scale: ParallelRangeJob {
+    let x: UnsafeMutablePointer<Float>, count: Int, factor: Float
+    var granule: Int { 16 }
+    func run(_ r: Range<Int>) { Kernels.scale(x + r.lowerBound, factor, r.count) }
+}

@@ -1,0 +1,33 @@
+import ViTKitCore
+
+/// Patch embedding: Conv2d(C, D, kernel = stride = patch), done as im2col followed by a GEMM.
+public enum PatchEmbed {
+    /// cols: [B·N × C·p·p] with column c·p·p + ky·p + kx (the conv weight's flattening order) and row
+    /// b·N + gy·G + gx (timm's flatten(2).transpose(1, 2) token order); images: [B × C × H × W]
+    public static func im2col(_ pool: ThreadPool, cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
+                              batch: Int, channels: Int, size: Int, patch: Int) {
+        let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.patchify, timer) }
+        let g = size / patch
+        pool.run(Im2col(cols: cols, images: images, count: batch * g * g, channels: channels, size: size, patch: patch))
+    }
+
+    struct Im2col: ParallelRangeJob {
+        let cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>
+        let count: Int, channels: Int, size: Int, patch: Int
+
+        func run(_ rows: Range<Int>) {
+            let g = size / patch, n = g * g, k = channels * patch * patch
+            for row in rows {
+                let b = row / n, gy = (row % n) / g, gx = row % g
+                var dst = cols + row * k
+                for c in 0..<channels {
+                    let plane = images + (b * channels + c) * size * size
+                    for ky in 0..<patch {
+                        dst.update(from: plane + (gy * patch + ky) * size + gx * patch, count: patch)
+                        dst += patch
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ViTKitCore
+import ViTKitData
+import ViTKitIO
+import ViTKitImaging
+import ViTKitModels
+import ViTKitNN
+import ViTKitPictures
+
+/// The training recipe. Defaults are the paper's small-dataset recipe (spec §5.1): AdamW lr 1e-3, weight decay
+/// 0.01, eps 1e-3, batch 512, 200 epochs of per-epoch cosine to 1e-6 after 10 warmup epochs from 1e-5,
+/// gradient-norm clipping at 3, label smoothing 0.1, horizontal flips with probability 0.5, RandAugment
+/// `rand-m9-mstd0.5-inc1`, crop scale and ratio (1, 1) (no crop), seed 42.
+public struct TrainOptions: Sendable {
+    public var epochs = 200
+    public var batchSize = 512
+    public var lr = 1e-3
+    public var minLR = 1e-6
+    public var warmupLR = 1e-5
+    public var warmupEpochs = 10
+    public var weightDecay = 0.01
+    public var optEps = 1e-3
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    /// Global gradient-norm clip; 0 turns clipping off.
+    public var clipGrad = 3.0
+    public var smoothing = 0.1
+    /// Probability of a horizontal flip per training image.
+    public var hflip = 0.5
+    /// timm's `--aa` RandAugment string; nil turns it off (and colour jitter on).
+    public var autoAugment: String? = "rand-m9-mstd0.5-inc1"
+    /// RandomResizedCrop area fraction and aspect-ratio ranges; (1, 1) and (1, 1) mean no crop.
+    public var scale = (1.0, 1.0)
+    public var ratio = (1.0, 1.0)
+    /// Interpolation of the crop's resize and of RandAugment's geometric ops; nil = bilinear or bicubic at random.
+    public var trainInterpolation: ResampleFilter? = nil
+    /// Colour-jitter strength (brightness, contrast, saturation), used only when RandAugment is off.
+    public var colorJitter = (0.4, 0.4, 0.4)
+    /// Background threads preparing batches (0: in the training thread).
+    public var workers = 1
+    /// Mixup/cutmix (off by default, as in the paper's small-dataset recipe); its smoothing is `smoothing`.
+    public var mixup = Mixup()
+    /// Random erasing on each normalised training image, before mixup (off by default).
+    public var erasing = RandomErasing(prob: 0)
+    public var seed: UInt64 = 42
+    /// Evaluate every N epochs, and after the last one.
+    public var evalEvery = 1
+    /// Folder for summary.csv and checkpoints; nil writes nothing.
+    public var outputDir: String? = nil
+
+    public init() {}
+
+    /// The per-image transform for a dataset with this `mean` (RandAugment fills with it).
+    public func trainTransform(mean: [Float]) throws -> TrainTransform {
+        TrainTransform(
+            crop: RandomResizedCrop(scale: scale, ratio: ratio, interpolation: trainInterpolation),
+            hflip: hflip,
+            randAugment: try autoAugment.map { try RandAugment(config: $0, mean: mean, interpolation: trainInterpolation) },
+            colorJitter: ColorJitter(brightness: colorJitter.0, contrast: colorJitter.1, saturation: colorJitter.2))
+    }
+
+    /// The recipe as strings (what a training state records, so a resume can say what changed).
+    public var settings: [String: String] {
+        ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": "\(lr)", "min_lr": "\(minLR)", "warmup_lr": "\(warmupLR)",
+         "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)", "opt_eps": "\(optEps)",
+         "betas": "\(beta1) \(beta2)", "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)", "hflip": "\(hflip)",
+         "aa": autoAugment ?? "none", "scale": "\(scale.0) \(scale.1)", "ratio": "\(ratio.0) \(ratio.1)",
+         "train_interpolation": trainInterpolation?.rawValue ?? "random",
+         "color_jitter": "\(colorJitter.0) \(colorJitter.1) \(colorJitter.2)",
+         "mixup": "\(mixup.mixupAlpha) \(mixup.cutmixAlpha) \(mixup.prob) \(mixup.switchProb)",
+         "reprob": "\(erasing.prob) \(erasing.mode.rawValue) \(erasing.count)", "seed": "\(seed)"]
+    }
+
+    public var scheduler: CosineLRScheduler {
+        CosineLRScheduler(baseLR: lr, minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs, epochs: epochs)
+    }
+}
+
+/// What one epoch measured.
+public struct EpochStats: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var lr: Double
+    public var trainLoss: Double
+    public var testLoss: Double?
+    public var testTop1: Double?
+    public var testTop5: Double?
+    /// The training part of the epoch.
+    public var seconds: Double
+    /// The evaluation after it (nil when the epoch was not evaluated).
+    public var evalSeconds: Double?
+}
+
+extension EpochStats {
+    /// The numbers `curves.png` draws.
+    public var curvePoint: CurvePlot.Point { .init(epoch: epoch, trainLoss: trainLoss, testLoss: testLoss, testTop1: testTop1) }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import ViTKitCore
+import ViTKitData
+import ViTKitIO
+import ViTKitImaging
+import ViTKitModels
+import ViTKitNN
+import ViTKitPictures
+
+/// The training loop: per epoch a seeded shuffle, full batches only (drop_last) prepared ahead by the
+/// `PrefetchLoader` (crop, flip, RandAugment or colour jitter), random erasing, mixup/cutmix, forward/backward,
+/// gradient clipping and AdamW, then evaluation, a log line, summary.csv and a checkpoint.
+public final class Trainer {
+    public let model: any ImageClassifier
+    public let options: TrainOptions
+    public let optimizer: AdamW
+    /// Receives one plain line per epoch (and the header); the CLI prints them.
+    public var log: (String) -> Void = { print($0) }
+    /// Receives the in-place progress line during an epoch (only set on a terminal).
+    public var progress: ((String) -> Void)?
+    public private(set) var history: [EpochStats] = []
+    /// Extra strings saved in every checkpoint's metadata (e.g. the init mode and seed).
+    public var checkpointMetadata: [String: String] = [:]
+    /// How the model's input is made, recorded in every checkpoint (and the training state) for evaluation and
+    /// prediction; nil records the training data's size, normalisation and class names with timm's eval defaults.
+    public var pretrainedConfig: PretrainedConfig?
+    /// Per-step training losses, in order (what the determinism test compares).
+    public private(set) var stepLosses: [Float] = []
+    /// Epochs already done (set by `resume`): `fit` continues with the next one.
+    public private(set) var startEpoch = 0
+    private var bestTop1: Double?
+
+    public init(model: any ImageClassifier, options: TrainOptions) {
+        self.model = model
+        self.options = options
+        optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
+                          eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
+    }
+
+    public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
+    /// The file `--resume` reads: weights, optimizer moments and training state, replaced in one step per epoch.
+    public var trainingStatePath: String? { options.outputDir.map { Self.trainingStatePath(in: $0) } }
+    public static func trainingStatePath(in dir: String) -> String { (dir as NSString).appendingPathComponent("train_state.safetensors") }
+    /// What `--resume X` reads: X's `train_state.safetensors` when X is a folder, else X itself.
+    public static func trainingStatePath(for resume: String) -> String {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: resume, isDirectory: &isDir) && isDir.boolValue ? trainingStatePath(in: resume) : resume
+    }
+
+    /// Continues the run saved in `path` (a `train_state.safetensors`): its weights, its history and epoch count,
+    /// and, unless `optimizerState` is false (timm's `--no-resume-opt`), AdamW's moments and step. Returns the
+    /// settings that differ between that run and these options (name: (then, now)).
+    @discardableResult
+    public func resume(from path: String, optimizerState: Bool = true) throws -> [String: (String, String)] {
+        let state = try Checkpoint.loadTrainingState(model, optimizer: optimizerState ? optimizer : nil, from: path)
+        startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1
+        var changed: [String: (String, String)] = [:]
+        for (k, now) in options.settings where state.settings[k] != now { changed[k] = (state.settings[k] ?? "?", now) }
+        return changed
+    }
+
+    /// Trains on `train`, evaluating on `test` when given, from `startEpoch` to the last epoch, or only up to epoch
+    /// `stopAfter` (as if interrupted there). Throws when the loss stops being finite.
+    @discardableResult
+    public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
+        let o = options, pool = model.pool
+        try train.checkFits(model.architecture, role: "training")
+        try test?.checkFits(model.architecture, role: "evaluation")
+        if train.count < o.batchSize {
+            throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
+        }
+        model.reserve(batch: o.batchSize)
+        let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
+                                    seed: o.seed, workers: o.workers)
+        defer { loader.stop() }
+        let steps = train.count / o.batchSize
+        var mixup = o.mixup
+        mixup.smoothing = o.smoothing
+        let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
+        if let dir = o.outputDir {
+            try FileSystem.createFolder(dir)
+            DurableFile.removeStale(in: dir)
+            // a resumed run rewrites the rows it resumes from: the saved history is the record, whatever a
+            // stop between two writes left in the file
+            try writeSummaryHeader(dir)
+            for s in history { try appendSummary(dir, s) }
+        }
+        stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
+        let recorded = try checkpointMetadata.merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
+        for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
+            let lr = o.scheduler.lr(epoch: epoch)
+            var order = Array(0..<train.count)
+            var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
+            order.shuffle(using: &shuffleRng)
+            var mixRng = RNG.stream(seed: o.seed, 3, UInt64(epoch))
+            var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch))
+            let t0 = Date()
+            var lossSum = 0.0
+            loader.start(epoch: epoch, order: order)
+            for s in 0..<steps {
+                let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
+                do { batch = try loader.next() } catch {
+                    throw ViTKitError("training stopped at epoch \(epoch + 1), step \(s + 1): \(error)")
+                }
+                defer { loader.release() }
+                if o.erasing.active {
+                    let per = train.imageBytes
+                    for b in 0..<o.batchSize {
+                        o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
+                                        width: train.size, rng: &eraseRng)
+                    }
+                }
+                let loss: Float
+                if mixup.active {
+                    let d = mixup.draw(size: train.size, rng: &mixRng)
+                    Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
+                    mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
+                                  into: targets.pointer)
+                    loss = model.lossAndGradients(images: batch.images, targets: targets.pointer, batch: o.batchSize)
+                } else {
+                    loss = model.lossAndGradients(images: batch.images, labels: batch.labels, batch: o.batchSize,
+                                                  smoothing: Float(o.smoothing))
+                }
+                if !loss.isFinite {
+                    let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                    throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
+                        + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
+                }
+                if o.clipGrad > 0 { clipGradNorm(pool, grads: model.grads, maxNorm: Float(o.clipGrad)) }
+                optimizer.update(pool, params: model.params, grads: model.grads, lr: Float(lr))
+                stepLosses.append(loss)
+                lossSum += Double(loss)
+                if let progress {
+                    let el = Date().timeIntervalSince(t0), rate = Double((s + 1) * o.batchSize) / el
+                    let eta = el / Double(s + 1) * Double(steps - s - 1 + (o.epochs - epoch - 1) * steps)
+                    progress(String(format: "epoch %d/%d step %d/%d loss %.4f  %.1f img/s  ETA %@", epoch + 1, o.epochs,
+                                    s + 1, steps, lossSum / Double(s + 1), rate, Self.duration(eta)))
+                }
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
+            if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == o.epochs {
+                let e0 = Date()
+                let ev = try model.evaluate(on: test, batchSize: o.batchSize)
+                stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
+                stats.evalSeconds = Date().timeIntervalSince(e0)
+            }
+            history.append(stats)
+            log(Self.line(stats))
+            let improved = stats.testTop1.map { top1 in bestTop1.map { top1 > $0 } ?? true } ?? false
+            if improved { bestTop1 = stats.testTop1 }
+            startEpoch = epoch + 1
+            if let dir = o.outputDir {
+                try appendSummary(dir, stats)
+                try CurvePlot.render(history.map(\.curvePoint)).writePNG(to: (dir as NSString).appendingPathComponent("curves.png"))
+                let meta = recorded.merging(["epoch": "\(epoch + 1)"]) { $1 }
+                try Checkpoint.saveTrainingState(model, optimizer: optimizer, state: TrainingState(
+                    epoch: epoch + 1, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
+                    settings: o.settings), to: trainingStatePath!, extra: meta)
+                try Checkpoint.save(model, to: lastCheckpointPath!, extra: meta)
+                if improved {
+                    try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
+                }
+            }
+        }
+        return history
+    }
+
+    /// `epoch=3 lr=0.000505 train_loss=… test_loss=… test_acc=… seconds=… eval_seconds=…`: `seconds` is the
+    /// training part, `eval_seconds` the evaluation after it (on a large test set as long again).
+    public static func line(_ s: EpochStats) -> String {
+        var l = String(format: "epoch=%d lr=%.6g train_loss=%.4f", s.epoch, s.lr, s.trainLoss)
+        if let tl = s.testLoss, let acc = s.testTop1 { l += String(format: " test_loss=%.4f test_acc=%.2f", tl, acc) }
+        l += String(format: " seconds=%.1f", s.seconds)
+        if let e = s.evalSeconds { l += String(format: " eval_seconds=%.1f", e) }
+        return l
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+
+    // timm's summary.csv columns
+    private func writeSummaryHeader(_ dir: String) throws {
+        try FileSystem.createFolder(dir)
+        let path = (dir as NSString).appendingPathComponent("summary.csv")
+        try DurableFile.write(Data("epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".utf8), to: path)
+    }
+
+    private func appendSummary(_ dir: String, _ s: EpochStats) throws {
+        let path = (dir as NSString).appendingPathComponent("summary.csv")
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        let row = "\(s.epoch - 1),\(f(s.trainLoss)),\(f(s.testLoss)),\(f(s.testTop1)),\(f(s.testTop5)),\(f(s.lr))\n"
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ViTKitError("cannot append to \(path)") }
+        h.seekToEndOfFile(); h.write(Data(row.utf8)); h.closeFile()
+    }
+}

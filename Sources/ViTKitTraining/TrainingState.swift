@@ -1,0 +1,69 @@
+import Foundation
+import ViTKitCore
+import ViTKitData
+import ViTKitIO
+import ViTKitImaging
+import ViTKitModels
+import ViTKitNN
+import ViTKitPictures
+
+/// The training state file (`train_state.safetensors`): a checkpoint plus what an exact resume needs.
+extension Checkpoint {
+    /// Saves everything an exact resume needs in one file, so it is replaced in one step: the weights (and
+    /// buffers), AdamW's moments (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, as torch names them)
+    /// and, in the metadata, the training state and the architecture. Random draws are keyed by (seed, epoch), so
+    /// the epoch is all of the random state.
+    public static func saveTrainingState(_ model: any ImageClassifier, optimizer: AdamW, state: TrainingState,
+                                         to path: String, extra: [String: String] = [:]) throws {
+        var tensors = weights(model)
+        for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+            for e in model.table.entries {
+                tensors.append(("optimizer.\(kind).\(e.name)",
+                                SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + e.offset, count: e.count)))))
+            }
+        }
+        var meta = extra.merging(try model.architecture.metadata()) { $1 }
+        meta["train_state"] = try json(state)
+        try SafeTensors.write(path: path, tensors: tensors, metadata: meta)
+    }
+
+    /// Restores a `saveTrainingState` file: the weights always, AdamW's moments and step unless `optimizer` is nil
+    /// (timm's `--no-resume-opt`). The model must have the architecture the file was written with.
+    @discardableResult
+    public static func loadTrainingState(_ model: any ImageClassifier, optimizer: AdamW?, from path: String) throws -> TrainingState {
+        let (tensors, meta) = try SafeTensors.read(path: path)
+        let what = "training state \(path)"
+        guard let json = meta["train_state"], let state = try? JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)),
+              let config = try? ModelConfig.from(metadata: meta, path: path)
+        else { throw ViTKitError("\(what) has no training state in its metadata (keys 'train_state' and 'vitkit_config')") }
+        guard config == model.architecture else {
+            throw ViTKitError("\(what) was written for model \(config.name) (\(config)), not \(model.name) (\(model.architecture))")
+        }
+        try load(model, tensors: modelTensors(tensors, metadata: meta), what: what)
+        if let optimizer {
+            for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+                for e in model.table.entries {
+                    guard let t = tensors["optimizer.\(kind).\(e.name)"], t.shape == e.shape else {
+                        throw ViTKitError("\(what) has no optimizer.\(kind).\(e.name) of shape \(e.shape)")
+                    }
+                    (buffer.pointer + e.offset).update(from: t.values, count: e.count)
+                }
+            }
+            optimizer.step = state.optimizerStep
+        }
+        return state
+    }
+}
+
+/// Where a run stands after an epoch: what `vitkit train --resume` continues from.
+public struct TrainingState: Codable, Sendable, Equatable {
+    /// Epochs finished.
+    public var epoch: Int
+    /// AdamW updates made.
+    public var optimizerStep: Int
+    /// Best evaluation top-1 so far (what `model_best` holds).
+    public var bestTop1: Double?
+    public var history: [EpochStats]
+    /// The run's recipe, to report what a resumed command changes.
+    public var settings: [String: String]
+}
