@@ -5,7 +5,7 @@ import ViTKitImaging
 /// CIFAR-100, binary version: `train.bin` (50 000 records) and `test.bin` (10 000), each record a coarse label
 /// byte, a fine label byte and 3072 bytes (R, G, B planes of 32×32).
 public enum CIFAR100 {
-    /// The CIFAR mean/std of spec §5.1 (the reference normalises CIFAR-100 as CIFAR-10).
+    /// The CIFAR mean/std of the authors' earlier code (osiriszjq/impulse_init; structured_init's README leaves them as placeholders) (the reference normalises CIFAR-100 as CIFAR-10).
     public static let mean = CIFAR10.mean
     public static let std = CIFAR10.std
 

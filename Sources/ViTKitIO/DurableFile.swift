@@ -18,13 +18,12 @@ public enum DurableFile {
         if fd < 0 { throw ViTKitError("cannot write \(path): \(String(cString: strerror(errno))); check that the folder exists and is writable") }
         var failure: String?
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var done = 0, paused = pauseMidWrite == 0
-            while done < raw.count {
-                if !paused && done >= raw.count / 2 { usleep(pauseMidWrite); paused = true }
-                let n = Foundation.write(fd, raw.baseAddress! + done, (paused ? raw.count : raw.count / 2) - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failure = String(cString: strerror(errno)); return }
-                done += n
+            if pauseMidWrite == 0 {
+                failure = writeAll(fd, raw)
+            } else {  // the crash test's half-written file
+                let half = raw.count / 2
+                failure = writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<half]))
+                if failure == nil { usleep(pauseMidWrite); failure = writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[half...])) }
             }
         }
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
@@ -37,6 +36,18 @@ public enum DurableFile {
         }
         let dir = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
         if dir >= 0 { fsync(dir); close(dir) }
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR; the system's reason on failure.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> String? {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return String(cString: strerror(errno)) }
+            done += n
+        }
+        return nil
     }
 
     /// Removes temporary files that an interrupted writer left in `folder` (`*.tmp-<pid>`).

@@ -3,7 +3,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// What a block's attention does to a given input: the pictures of `vitkit init` (spec §3b's maps).
+/// What a block's attention does to a given input: the pictures of `vitkit init` (the attention maps that the impulse init shapes).
 extension VisionTransformer {
     /// Attention probabilities of block `layer` for the block input `x` ([T × D], the residual stream entering the
     /// block; T may differ from the model's token count): per head softmax(hd^-½ · q kᵀ) with q, k from the block's
@@ -16,7 +16,7 @@ extension VisionTransformer {
         let mean = AlignedBuffer(count: t), rstd = AlignedBuffer(count: t)
         LayerNorm.forward(pool, out: ln.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: inp.pointer,
                           w: p + blk.norm1w, b: p + blk.norm1b, rows: t, dim: d, eps: c.normEps)
-        Linear.forward(pool, out: qkv.pointer, inp: ln.pointer, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
+        Linear.forward(pool, out: qkv.pointer, inp: ln.pointer, w: p + blk.qkvw, b: blk.qkvb.map { p + $0 },
                        rows: t, inF: d, outF: 3 * d)
         var maps = [Float](repeating: 0, count: c.numHeads * t * t)
         maps.withUnsafeMutableBufferPointer { m in

@@ -4,7 +4,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// Settings of the impulse optimisation used by `InitMode.impulse` (spec §3b defaults).
+/// Settings of the impulse optimisation used by `InitMode.impulse` (the defaults of `impulse_init`, osiriszjq/structured_init `timm/models/vision_transformer.py` L869-924).
 public struct InitOptions: Sendable, Equatable {
     public var impulseIterations = 10_000
     public var impulseLR: Float = 1e-4
@@ -20,7 +20,7 @@ public struct InitOptions: Sendable, Equatable {
 }
 
 extension VisionTransformer {
-    /// Initialises every parameter with `mode` (spec §3), drawing from `rng`. Returns the impulse optimisation
+    /// Initialises every parameter with `mode` (the modes of osiriszjq/structured_init `timm/models/vision_transformer.py` L554-567), drawing from `rng`. Returns the impulse optimisation
     /// results (one, or one per layer), empty for other modes.
     @discardableResult
     public func initialize(_ mode: InitMode, options: InitOptions = InitOptions(), rng: inout RNG) throws
@@ -63,7 +63,7 @@ extension VisionTransformer {
         }
     }
 
-    /// Spec §3a: A = α·U(±√3/√d) + sign·β·I = U S Vh, L = U √S, R = √S Vh (so L·R = A).
+    /// The mimetic init (osiriszjq/structured_init `timm/models/vision_transformer.py` L595-615, `get_ortho_like` L857-867): A = α·U(±√3/√d) + sign·β·I = U S Vh, L = U √S, R = √S Vh (so L·R = A).
     static func orthoLike(dim d: Int, alpha: Double, beta: Double, sign: Double, rng: inout RNG)
         -> (a: [Double], l: [Double], r: [Double]) {
         let bound = (3.0 / Double(d)).squareRoot()

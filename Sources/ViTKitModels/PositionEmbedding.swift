@@ -4,7 +4,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// timm's `build_sincos2d_pos_embed` (spec §2): for token t = (r, c) of a grid×grid map,
+/// timm's `build_sincos2d_pos_embed` (osiriszjq/structured_init `timm/layers/pos_embed_sincos.py` L28-77, used with `sin_pe=True`): for token t = (r, c) of a grid×grid map,
 /// pe[t] = [sin(r·ω), sin(c·ω), cos(r·ω), cos(c·ω)], ω_i = 10000^(−i/(D/4)), i < D/4. Row-major [N × D].
 public func sincos2DPositionEmbedding(grid: Int, dim: Int, temperature: Double = 10000) -> [Float] {
     let q = dim / 4

@@ -57,7 +57,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var posEmbedLen: Int { noEmbedClass ? numPatches : numTokens }
 
     /// The named configurations. All use the paper's small-dataset kwargs: fixed sin-cos position embedding,
-    /// no class token, average pooling with fc_norm (spec §1).
+    /// no class token, average pooling with fc_norm (osiriszjq/structured_init `timm/models/vision_transformer.py` L1969-1975 with the README's kwargs).
     public static let named: [String: ViTConfig] = [
         "vit_tiny_patch2_32": ViTConfig(name: "vit_tiny_patch2_32", imgSize: 32, patchSize: 2, embedDim: 192,
                                         depth: 12, numHeads: 3),

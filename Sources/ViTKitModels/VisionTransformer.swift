@@ -22,12 +22,18 @@ public final class VisionTransformer: ImageClassifier {
     public let fixedPosEmbed: AlignedBuffer?
 
     struct Block {
-        var norm1w = 0, norm1b = 0, qkvw = 0, qkvb = -1, projw = 0, projb = 0
+        var norm1w = 0, norm1b = 0, qkvw = 0, projw = 0, projb = 0
+        /// nil without a qkv bias (`qkv_bias=False`).
+        var qkvb: Int?
         var norm2w = 0, norm2b = 0, fc1w = 0, fc1b = 0, fc2w = 0, fc2b = 0
     }
-    var clsToken = -1, regToken = -1, posEmbed = -1, patchW = 0, patchB = 0
+    /// Offsets into `params`; nil where the config has no such tensor.
+    var clsToken: Int?, regToken: Int?, posEmbed: Int?
+    var patchW = 0, patchB = 0
     var blocks: [Block] = []
-    var normW = -1, normB = -1, fcNormW = -1, fcNormB = -1, headW = 0, headB = 0
+    /// The final LayerNorm: `norm` before pooling, or `fc_norm` after it (exactly one of them is there).
+    var norm: (w: Int, b: Int)?, fcNorm: (w: Int, b: Int)?
+    var headW = 0, headB = 0
 
     package var acts: Activations?
 
@@ -55,9 +61,9 @@ public final class VisionTransformer: ImageClassifier {
             blocks.append(b)
         }
         if c.useFcNorm {
-            fcNormW = t.add("fc_norm.weight", [d]); fcNormB = t.add("fc_norm.bias", [d])
+            fcNorm = (t.add("fc_norm.weight", [d]), t.add("fc_norm.bias", [d]))
         } else {
-            normW = t.add("norm.weight", [d]); normB = t.add("norm.bias", [d])
+            norm = (t.add("norm.weight", [d]), t.add("norm.bias", [d]))
         }
         headW = t.add("head.weight", [c.numClasses, d]); headB = t.add("head.bias", [c.numClasses])
         table = t
@@ -108,13 +114,12 @@ public final class VisionTransformer: ImageClassifier {
         let patchOut = pre == 0 ? x0 : a.patchOut.pointer
         Linear.forward(pool, out: patchOut, inp: a.cols.pointer, w: p + patchW, b: p + patchB,
                        rows: batch * n, inF: kp, outF: d)
-        let pe: UnsafePointer<Float>? = posEmbed >= 0 ? UnsafePointer(p + posEmbed)
-            : fixedPosEmbed.map { UnsafePointer($0.pointer) }
+        let pe: UnsafePointer<Float>? = posEmbed.map { UnsafePointer(p + $0) } ?? fixedPosEmbed.map { UnsafePointer($0.pointer) }
         for b in 0..<batch {
             let xb = x0 + b * tk * d
             if pre > 0 { (xb + pre * d).update(from: patchOut + b * n * d, count: n * d) }
-            if clsToken >= 0 { xb.update(from: p + clsToken, count: d) }
-            if regToken >= 0 { (xb + (clsToken >= 0 ? d : 0)).update(from: p + regToken, count: c.regTokens * d) }
+            if let clsToken { xb.update(from: p + clsToken, count: d) }
+            if let regToken { (xb + (clsToken != nil ? d : 0)).update(from: p + regToken, count: c.regTokens * d) }
             if let pe {
                 if c.noEmbedClass { Kernels.add(xb + pre * d, pe, n * d) } else { Kernels.add(xb, pe, tk * d) }
             }
@@ -124,7 +129,7 @@ public final class VisionTransformer: ImageClassifier {
             let x = a.resid(l), ly = a.layer(l), ln = a.lnOut.pointer
             LayerNorm.forward(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: x, w: p + blk.norm1w,
                               b: p + blk.norm1b, rows: rows, dim: d, eps: c.normEps)
-            Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb >= 0 ? p + blk.qkvb : nil,
+            Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb.map { p + $0 },
                            rows: rows, inF: d, outF: 3 * d)
             Attention.forward(pool, out: a.attnOut.pointer, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
                               heads: c.numHeads, scratch: a.threadScratch.pointer)
@@ -145,9 +150,9 @@ public final class VisionTransformer: ImageClassifier {
 
         // head
         var feats = a.resid(c.depth)
-        if normW >= 0 {
+        if let norm {
             LayerNorm.forward(pool, out: a.finalNorm.pointer, mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
-                              inp: feats, w: p + normW, b: p + normB, rows: rows, dim: d, eps: c.normEps)
+                              inp: feats, w: p + norm.w, b: p + norm.b, rows: rows, dim: d, eps: c.normEps)
             feats = a.finalNorm.pointer
         }
         let pooled = a.pooled.pointer
@@ -159,9 +164,9 @@ public final class VisionTransformer: ImageClassifier {
             }
         }
         var headIn = pooled
-        if fcNormW >= 0 {
+        if let fcNorm {
             LayerNorm.forward(pool, out: a.fcNormOut.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
-                              inp: pooled, w: p + fcNormW, b: p + fcNormB, rows: batch, dim: d, eps: c.normEps)
+                              inp: pooled, w: p + fcNorm.w, b: p + fcNorm.b, rows: batch, dim: d, eps: c.normEps)
             headIn = a.fcNormOut.pointer
         }
         Linear.forward(pool, out: a.logits.pointer, inp: headIn, w: p + headW, b: p + headB,
@@ -179,20 +184,20 @@ public final class VisionTransformer: ImageClassifier {
         let scratch = a.threadScratch.pointer
 
         // head
-        let headIn = fcNormW >= 0 ? a.fcNormOut.pointer : a.pooled.pointer
+        let headIn = fcNorm != nil ? a.fcNormOut.pointer : a.pooled.pointer
         let dHeadIn = a.dPooledNorm.pointer
         Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dlogits, inp: headIn, w: p + headW,
                         rows: batch, inF: d, outF: c.numClasses)
         var dPooled = dHeadIn
-        if fcNormW >= 0 {
-            LayerNorm.backward(pool, dinp: a.dPooled.pointer, accumulate: false, dw: g + fcNormW, db: g + fcNormB,
+        if let fcNorm {
+            LayerNorm.backward(pool, dinp: a.dPooled.pointer, accumulate: false, dw: g + fcNorm.w, db: g + fcNorm.b,
                                dout: dHeadIn, inp: a.pooled.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
-                               w: p + fcNormW, rows: batch, dim: d, partials: scratch)
+                               w: p + fcNorm.w, rows: batch, dim: d, partials: scratch)
             dPooled = a.dPooled.pointer
         }
         // d(features) [B·T × D]: the pooled rows' gradient spread back over the tokens
         let dres = a.dResid.pointer
-        let dFeats = normW >= 0 ? a.dTmp.pointer : dres
+        let dFeats = norm != nil ? a.dTmp.pointer : dres
         dFeats.update(repeating: 0, count: rows * d)
         for b in 0..<batch {
             let src = dPooled + b * d, dst = dFeats + b * tk * d
@@ -205,10 +210,10 @@ public final class VisionTransformer: ImageClassifier {
                 }
             }
         }
-        if normW >= 0 {
-            LayerNorm.backward(pool, dinp: dres, accumulate: false, dw: g + normW, db: g + normB, dout: dFeats,
+        if let norm {
+            LayerNorm.backward(pool, dinp: dres, accumulate: false, dw: g + norm.w, db: g + norm.b, dout: dFeats,
                                inp: a.resid(c.depth), mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
-                               w: p + normW, rows: rows, dim: d, partials: scratch)
+                               w: p + norm.w, rows: rows, dim: d, partials: scratch)
         }
 
         for l in stride(from: c.depth - 1, through: 0, by: -1) {
@@ -238,7 +243,7 @@ public final class VisionTransformer: ImageClassifier {
                                    rows: rows, inF: d, outF: d)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
                                 b: p + blk.norm1b, rows: rows, dim: d)
-            Linear.backward(pool, dinp: dTmp, dw: g + blk.qkvw, db: blk.qkvb >= 0 ? g + blk.qkvb : nil, dout: dqkv,
+            Linear.backward(pool, dinp: dTmp, dw: g + blk.qkvw, db: blk.qkvb.map { g + $0 }, dout: dqkv,
                             inp: ln, w: p + blk.qkvw, rows: rows, inF: d, outF: 3 * d)
             LayerNorm.backward(pool, dinp: dres, accumulate: true, dw: g + blk.norm1w, db: g + blk.norm1b,
                                dout: dTmp, inp: a.resid(l), mean: ly.ln1Mean, rstd: ly.ln1Rstd, w: p + blk.norm1w,
@@ -246,16 +251,16 @@ public final class VisionTransformer: ImageClassifier {
         }
 
         // embeddings: dres holds dL/dx0
-        if clsToken >= 0 {
+        if let clsToken {
             (g + clsToken).update(repeating: 0, count: d)
             for b in 0..<batch { Kernels.add(g + clsToken, dres + b * tk * d, d) }
         }
-        if regToken >= 0 {
-            let r0 = clsToken >= 0 ? 1 : 0, cnt = c.regTokens * d
+        if let regToken {
+            let r0 = clsToken != nil ? 1 : 0, cnt = c.regTokens * d
             (g + regToken).update(repeating: 0, count: cnt)
             for b in 0..<batch { Kernels.add(g + regToken, dres + (b * tk + r0) * d, cnt) }
         }
-        if posEmbed >= 0 {
+        if let posEmbed {
             let first = c.noEmbedClass ? pre : 0, cnt = (tk - first) * d
             (g + posEmbed).update(repeating: 0, count: cnt)
             for b in 0..<batch { Kernels.add(g + posEmbed, dres + (b * tk + first) * d, cnt) }

@@ -6,7 +6,7 @@ import ViTKitModels
 import ViTKitNN
 import ViTKitPictures
 
-/// The training recipe. Defaults are the paper's small-dataset recipe (spec §5.1): AdamW lr 1e-3, weight decay
+/// The training recipe. Defaults are the paper's small-dataset recipe (osiriszjq/structured_init's README command and its `train.py` defaults): AdamW lr 1e-3, weight decay
 /// 0.01, eps 1e-3, batch 512, 200 epochs of per-epoch cosine to 1e-6 after 10 warmup epochs from 1e-5,
 /// gradient-norm clipping at 3, label smoothing 0.1, horizontal flips with probability 0.5, RandAugment
 /// `rand-m9-mstd0.5-inc1`, crop scale and ratio (1, 1) (no crop), seed 42.

@@ -4,7 +4,7 @@ import ViTKitImaging
 import ViTKitNN
 
 /// ConvMixer (Trockman & Kolter) with timm's structure and state_dict names, and the reference's spatial-filter
-/// inits (spec §4), written like `VisionTransformer`: a forward/backward pair per layer over one flat parameter
+/// inits (osiriszjq/structured_init `timm/models/convmixer.py` L17-85), written like `VisionTransformer`: a forward/backward pair per layer over one flat parameter
 /// buffer. Activations are channels-last, [B·H·W × C], so the 1×1 convs are GEMMs and the depthwise conv runs
 /// 8 channels per SIMD lane group.
 ///

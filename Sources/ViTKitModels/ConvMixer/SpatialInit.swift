@@ -4,7 +4,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// How the depthwise (spatial) filters of a ConvMixer start: the reference's `SpatialConv2d_init` (spec §4).
+/// How the depthwise (spatial) filters of a ConvMixer start: the reference's `SpatialConv2d_init` (osiriszjq/structured_init `timm/models/convmixer.py` L17-85).
 public enum SpatialInit: Sendable, Equatable, Codable, CustomStringConvertible {
     /// U(±1/k) on every tap: `nn.Conv2d`'s scale for a k×k depthwise filter.
     case random

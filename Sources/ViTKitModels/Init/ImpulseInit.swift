@@ -4,7 +4,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// The paper's structured initialisation (spec §3b): for each head a random offset (m, n) in a K×K window, and
+/// The paper's structured initialisation (osiriszjq/structured_init `timm/models/vision_transformer.py` L616-653 and `impulse_init`, L869-924): for each head a random offset (m, n) in a K×K window, and
 /// Q_h [D × hd], K_h [hd × D] optimised so that softmax(scale · X Q_h K_h Xᵀ) over the pseudo input X (LayerNorm,
 /// eps 1e-5, no affine, of the sin-cos position embedding or of one of the other `PseudoInput`s) matches the shift matrix T_h, T_h[r·W+c, (r+m)·W+(c+n)] = 1,
 /// with all-zero rows where the source leaves the grid. Loss: mean squared error over all heads·N·N entries;

@@ -3,7 +3,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// How a ViT's weights start (timm's `weight_init` and the paper's modes, spec §3).
+/// How a ViT's weights start (timm's `weight_init` and the paper's modes, dispatched at osiriszjq/structured_init `timm/models/vision_transformer.py` L554-567).
 public enum InitMode: Sendable, Equatable, CustomStringConvertible {
     /// timm's default: trunc-normal(.02) Linear weights, zero biases.
     case timm

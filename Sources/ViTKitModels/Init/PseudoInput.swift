@@ -3,7 +3,7 @@ import ViTKitIO
 import ViTKitImaging
 import ViTKitNN
 
-/// What the impulse optimisation feeds its attention (spec §3b, the reference's `pseudo_input1/2` codes). The
+/// What the impulse optimisation feeds its attention (the reference's `pseudo_input1/2` codes in `impulse_init`, osiriszjq/structured_init `timm/models/vision_transformer.py` L869-924). The
 /// chosen tensor has the position embedding's shape [N × D] and is LayerNorm-ed (eps 1e-5, no affine) before use.
 public enum PseudoInput: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     /// The fixed sin-cos position embedding (the reference's default); no randomness.
