@@ -8,33 +8,43 @@ import ViTKitNN
 import ViTKitPictures
 
 /// The training loop: per epoch a seeded shuffle, full batches only (drop_last) prepared ahead by the
-/// `PrefetchLoader` (crop, flip, RandAugment or colour jitter), random erasing, mixup/cutmix, forward/backward,
-/// gradient clipping and AdamW, then evaluation, a log line, summary.csv and a checkpoint.
+/// `PrefetchLoader` (crop, flip, RandAugment or colour jitter), random erasing, mixup/cutmix, then a `TrainStep`
+/// (forward, loss, backward, gradient hook, clipping, AdamW) per batch; after each epoch the evaluation, and the
+/// observers: the log line and progress, and with an output folder summary.csv, curves.png and the checkpoints.
 public final class Trainer {
     public let model: any ImageClassifier
     public let options: TrainOptions
     public let optimizer: AdamW
-    /// Receives one plain line per epoch (and the header); the CLI prints them.
+    /// The step each batch takes; its `gradientHook` is where a data-parallel run reduces gradients.
+    public let step: TrainStep
+    /// Receives one plain line per epoch; the CLI prints them.
     public var log: (String) -> Void = { print($0) }
     /// Receives the in-place progress line during an epoch (only set on a terminal).
     public var progress: ((String) -> Void)?
+    /// Observers called after the built-in ones (progress and log, then, with an output folder, summary.csv,
+    /// curves.png and the checkpoints).
+    public var observers: [TrainingObserver] = []
     public private(set) var history: [EpochStats] = []
     /// Extra strings saved in every checkpoint's metadata (e.g. the init mode and seed).
     public var checkpointMetadata: [String: String] = [:]
     /// How the model's input is made, recorded in every checkpoint (and the training state) for evaluation and
     /// prediction; nil records the training data's size, normalisation and class names with timm's eval defaults.
     public var pretrainedConfig: PretrainedConfig?
+    /// What this `fit` records in every checkpoint: `checkpointMetadata` and the pretrained config.
+    public private(set) var runMetadata: [String: String] = [:]
     /// Per-step training losses, in order (what the determinism test compares).
     public private(set) var stepLosses: [Float] = []
     /// Epochs already done (set by `resume`): `fit` continues with the next one.
     public private(set) var startEpoch = 0
-    private var bestTop1: Double?
+    /// Best evaluation top-1 so far (what `model_best` holds).
+    public private(set) var bestTop1: Double?
 
     public init(model: any ImageClassifier, options: TrainOptions) {
         self.model = model
         self.options = options
         optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
                           eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
+        step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing))
     }
 
     public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
@@ -77,16 +87,16 @@ public final class Trainer {
         var mixup = o.mixup
         mixup.smoothing = o.smoothing
         let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
+        var watchers: [TrainingObserver] = [ProgressObserver(log: log, show: progress)]
         if let dir = o.outputDir {
             try FileSystem.createFolder(dir)
             DurableFile.removeStale(in: dir)
-            // a resumed run rewrites the rows it resumes from: the saved history is the record, whatever a
-            // stop between two writes left in the file
-            try writeSummaryHeader(dir)
-            for s in history { try appendSummary(dir, s) }
+            watchers += [SummaryCSV(folder: dir), CurvesPNG(folder: dir), CheckpointWriter(folder: dir)] as [TrainingObserver]
         }
+        watchers += observers
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
-        let recorded = try checkpointMetadata.merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
+        runMetadata = try checkpointMetadata.merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
+        for w in watchers { try w.fitWillStart(self) }
         for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
             let lr = o.scheduler.lr(epoch: epoch)
             var order = Array(0..<train.count)
@@ -116,25 +126,21 @@ public final class Trainer {
                     Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
                     mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
                                   into: targets.pointer)
-                    loss = model.lossAndGradients(images: batch.images, targets: targets.pointer, batch: o.batchSize)
+                    loss = step(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
                 } else {
-                    loss = model.lossAndGradients(images: batch.images, labels: batch.labels, batch: o.batchSize,
-                                                  smoothing: Float(o.smoothing))
+                    loss = step(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
                 }
+                // the NaN guard: the step left the weights alone, and the last checkpoint is the last good one
                 if !loss.isFinite {
                     let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
                     throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
                         + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
                 }
-                if o.clipGrad > 0 { clipGradNorm(pool, grads: model.grads, maxNorm: Float(o.clipGrad)) }
-                optimizer.update(pool, params: model.params, grads: model.grads, lr: Float(lr))
                 stepLosses.append(loss)
                 lossSum += Double(loss)
-                if let progress {
-                    let el = Date().timeIntervalSince(t0), rate = Double((s + 1) * o.batchSize) / el
-                    let eta = el / Double(s + 1) * Double(steps - s - 1 + (o.epochs - epoch - 1) * steps)
-                    progress(String(format: "epoch %d/%d step %d/%d loss %.4f  %.1f img/s  ETA %@", epoch + 1, o.epochs,
-                                    s + 1, steps, lossSum / Double(s + 1), rate, Self.duration(eta)))
+                let rate = Double((s + 1) * o.batchSize) / Date().timeIntervalSince(t0)
+                for w in watchers {
+                    try w.stepDidEnd(self, epoch: epoch, step: s, of: steps, meanLoss: lossSum / Double(s + 1), imagesPerSecond: rate)
                 }
             }
             let seconds = Date().timeIntervalSince(t0)
@@ -146,22 +152,10 @@ public final class Trainer {
                 stats.evalSeconds = Date().timeIntervalSince(e0)
             }
             history.append(stats)
-            log(Self.line(stats))
             let improved = stats.testTop1.map { top1 in bestTop1.map { top1 > $0 } ?? true } ?? false
             if improved { bestTop1 = stats.testTop1 }
             startEpoch = epoch + 1
-            if let dir = o.outputDir {
-                try appendSummary(dir, stats)
-                try CurvePlot.render(history.map(\.curvePoint)).writePNG(to: (dir as NSString).appendingPathComponent("curves.png"))
-                let meta = recorded.merging(["epoch": "\(epoch + 1)"]) { $1 }
-                try Checkpoint.saveTrainingState(model, optimizer: optimizer, state: TrainingState(
-                    epoch: epoch + 1, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
-                    settings: o.settings), to: trainingStatePath!, extra: meta)
-                try Checkpoint.save(model, to: lastCheckpointPath!, extra: meta)
-                if improved {
-                    try Checkpoint.save(model, to: (dir as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
-                }
-            }
+            for w in watchers { try w.epochDidEnd(self, stats, improved: improved) }
         }
         return history
     }
@@ -179,20 +173,5 @@ public final class Trainer {
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
-    }
-
-    // timm's summary.csv columns
-    private func writeSummaryHeader(_ dir: String) throws {
-        try FileSystem.createFolder(dir)
-        let path = (dir as NSString).appendingPathComponent("summary.csv")
-        try DurableFile.write(Data("epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".utf8), to: path)
-    }
-
-    private func appendSummary(_ dir: String, _ s: EpochStats) throws {
-        let path = (dir as NSString).appendingPathComponent("summary.csv")
-        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
-        let row = "\(s.epoch - 1),\(f(s.trainLoss)),\(f(s.testLoss)),\(f(s.testTop1)),\(f(s.testTop5)),\(f(s.lr))\n"
-        guard let h = FileHandle(forWritingAtPath: path) else { throw ViTKitError("cannot append to \(path)") }
-        h.seekToEndOfFile(); h.write(Data(row.utf8)); h.closeFile()
     }
 }
