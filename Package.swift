@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // `swift package generate-documentation --target ViTKit` builds the DocC catalog
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -43,6 +45,10 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: fast),
         .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI"], swiftSettings: fast),
+        // runnable examples of the Swift API (README: "The Swift API"); CI builds and runs each at a tiny size
+        .executableTarget(name: "TrainOnFolder", dependencies: ["ViTKit"], path: "Examples/TrainOnFolder", swiftSettings: fast),
+        .executableTarget(name: "CustomLoop", dependencies: ["ViTKit"], path: "Examples/CustomLoop", swiftSettings: fast),
+        .executableTarget(name: "PredictWithTimm", dependencies: ["ViTKit"], path: "Examples/PredictWithTimm", swiftSettings: fast),
         .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
                                                      "ViTKitModels", "ViTKitPictures", "ViTKitTraining", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],
                     swiftSettings: fast),

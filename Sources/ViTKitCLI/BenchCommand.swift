@@ -39,8 +39,7 @@ struct BenchCommand: ParsableCommand {
             let pool = ThreadPool(threads: threadOptions.threads)
             let vit = try config.makeModel(pool: pool)
             var rng = RNG(seed: 0)
-            try (vit as? VisionTransformer)?.initialize(.timm, rng: &rng)
-            (vit as? ConvMixer)?.initialize(rng: &rng)
+            try vit.initialize(.timm, rng: &rng)
             let images = (0..<(batch * config.inChans * config.imgSize * config.imgSize)).map { _ in rng.normal() }
             let labels = (0..<batch).map { _ in Int32(rng.int(below: numClasses)) }
             let opt = AdamW(table: vit.table, eps: 1e-3, weightDecay: 0.01)

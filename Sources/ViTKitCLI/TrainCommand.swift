@@ -144,8 +144,7 @@ struct TrainCommand: ParsableCommand {
                 for k in changed.keys.sorted() { print("# resume: \(k) was \(changed[k]!.0), now \(changed[k]!.1)") }
             } else {
                 var rng = RNG(seed: seed)
-                let impulse = try (net as? VisionTransformer)?.initialize(initMode, options: initArguments.options, rng: &rng) ?? []
-                (net as? ConvMixer)?.initialize(rng: &rng)
+                let impulse = try net.initialize(initMode, options: initArguments.options, rng: &rng)
                 for r in impulse {
                     print("# impulse init: offsets \(r.offsets) loss \(r.initialLoss) -> \(r.finalLoss) target mass "
                         + "\(r.targetMass) argmax on target \(r.argmaxOnTarget) seconds \(String(format: "%.1f", r.seconds))")

@@ -120,6 +120,9 @@ public final class ThreadPool: @unchecked Sendable {
 
     public convenience init(threads: Int) { self.init(threads: threads, spinLimit: 40_000) }
 
+    /// A pool of one thread per core, made on first use: what models use when given none.
+    public static let shared = ThreadPool(threads: max(1, ProcessInfo.processInfo.activeProcessorCount))
+
     init(threads: Int, spinLimit: Int) {
         precondition(threads >= 1, "thread count must be at least 1")
         threadCount = threads

@@ -33,11 +33,23 @@ public protocol ImageClassifier: AnyObject {
     func backward(dlogits: UnsafePointer<Float>, batch: Int)
     /// Room for d(loss)/d(logits) [batch × classes] after `reserve`.
     var dLogits: UnsafeMutablePointer<Float> { get }
+
+    /// Sets every weight as `mode` says, drawing from `rng`: a ViT takes any `InitMode`; a ConvMixer takes `.timm`
+    /// (PyTorch's defaults, with its config's spatial init for the depthwise filters) and refuses the ViT modes.
+    /// Returns the impulse optimisation's results (empty for other modes).
+    @discardableResult
+    func initialize(_ mode: InitMode, options: InitOptions, rng: inout RNG) throws -> [ImpulseInit.Result]
 }
 
 extension ImageClassifier {
     /// Number of parameters, frozen ones included (timm's `sum(p.numel() for p in model.parameters())`).
     public var parameterCount: Int { table.parameterCount }
+
+    /// `initialize(_:options:rng:)` with the impulse optimisation's default settings.
+    @discardableResult
+    public func initialize(_ mode: InitMode = .timm, rng: inout RNG) throws -> [ImpulseInit.Result] {
+        try initialize(mode, options: InitOptions(), rng: &rng)
+    }
 
     /// One training step's loss and gradients: forward, label-smoothed cross-entropy, backward.
     public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,

@@ -23,7 +23,7 @@ extension VisionTransformer {
     /// Initialises every parameter with `mode` (the modes of osiriszjq/structured_init `timm/models/vision_transformer.py` L554-567), drawing from `rng`. Returns the impulse optimisation
     /// results (one, or one per layer), empty for other modes.
     @discardableResult
-    public func initialize(_ mode: InitMode, options: InitOptions = InitOptions(), rng: inout RNG) throws
+    public func initialize(_ mode: InitMode, options: InitOptions, rng: inout RNG) throws
         -> [ImpulseInit.Result] {
         initializeDefaults(timm: mode == .timm, rng: &rng)
         switch mode {

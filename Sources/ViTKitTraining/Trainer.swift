@@ -73,7 +73,7 @@ public final class Trainer {
     /// `stopAfter` (as if interrupted there). Throws when the loss stops being finite.
     @discardableResult
     public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
-        let o = options, pool = model.pool
+        let o = options
         try train.checkFits(model.architecture, role: "training")
         try test?.checkFits(model.architecture, role: "evaluation")
         if train.count < o.batchSize {

@@ -104,6 +104,15 @@ public final class ConvMixer: ImageClassifier {
     /// PyTorch's default init for the convs, BatchNorms and head (uniform ±1/√fan_in for weights and biases; BN
     /// weight 1, bias 0, running mean 0, variance 1), and the config's spatial init for the depthwise filters with
     /// biases U(±1/k), drawn in module order.
+    public func initialize(_ mode: InitMode, options: InitOptions, rng: inout RNG) throws -> [ImpulseInit.Result] {
+        guard mode == .timm else {
+            throw ViTKitError("--init \(mode) is a ViT init; a ConvMixer's depthwise filters start as --spatial-init says")
+        }
+        initialize(rng: &rng)
+        return []
+    }
+
+    /// PyTorch's defaults and the config's spatial init (what `initialize(.timm, …)` does).
     public func initialize(rng: inout RNG) {
         let c = config.dim, k = config.kernelSize, p = params.pointer
         func uniform(_ offset: Int, _ count: Int, _ bound: Float) {
