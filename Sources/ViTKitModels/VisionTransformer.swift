@@ -115,15 +115,9 @@ public final class VisionTransformer: ImageClassifier {
         Linear.forward(pool, out: patchOut, inp: a.cols.pointer, w: p + patchW, b: p + patchB,
                        rows: batch * n, inF: kp, outF: d)
         let pe: UnsafePointer<Float>? = posEmbed.map { UnsafePointer(p + $0) } ?? fixedPosEmbed.map { UnsafePointer($0.pointer) }
-        for b in 0..<batch {
-            let xb = x0 + b * tk * d
-            if pre > 0 { (xb + pre * d).update(from: patchOut + b * n * d, count: n * d) }
-            if let clsToken { xb.update(from: p + clsToken, count: d) }
-            if let regToken { (xb + (clsToken != nil ? d : 0)).update(from: p + regToken, count: c.regTokens * d) }
-            if let pe {
-                if c.noEmbedClass { Kernels.add(xb + pre * d, pe, n * d) } else { Kernels.add(xb, pe, tk * d) }
-            }
-        }
+        TokenEmbed.forward(x0: x0, patches: patchOut, cls: clsToken.map { UnsafePointer(p + $0) },
+                           reg: regToken.map { UnsafePointer(p + $0) }, regTokens: c.regTokens, pe: pe,
+                           peCoversPrefix: !c.noEmbedClass, batch: batch, patchCount: n, dim: d)
 
         for (l, blk) in blocks.enumerated() {
             let x = a.resid(l), ly = a.layer(l), ln = a.lnOut.pointer
@@ -156,13 +150,7 @@ public final class VisionTransformer: ImageClassifier {
             feats = a.finalNorm.pointer
         }
         let pooled = a.pooled.pointer
-        for b in 0..<batch {
-            let dst = pooled + b * d, src = feats + b * tk * d
-            switch c.globalPool {
-            case .token: dst.update(from: src, count: d)
-            case .avg: Kernels.meanOfRows(dst, src + pre * d, rows: n, cols: d)
-            }
-        }
+        TokenPool.forward(out: pooled, x: feats, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d)
         var headIn = pooled
         if let fcNorm {
             LayerNorm.forward(pool, out: a.fcNormOut.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
@@ -198,18 +186,7 @@ public final class VisionTransformer: ImageClassifier {
         // d(features) [B·T × D]: the pooled rows' gradient spread back over the tokens
         let dres = a.dResid.pointer
         let dFeats = norm != nil ? a.dTmp.pointer : dres
-        dFeats.update(repeating: 0, count: rows * d)
-        for b in 0..<batch {
-            let src = dPooled + b * d, dst = dFeats + b * tk * d
-            switch c.globalPool {
-            case .token: dst.update(from: src, count: d)
-            case .avg:
-                for t in pre..<tk {
-                    (dst + t * d).update(from: src, count: d)
-                    Kernels.scale(dst + t * d, 1 / Float(n), d)
-                }
-            }
-        }
+        TokenPool.backward(dx: dFeats, dout: dPooled, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d)
         if let norm {
             LayerNorm.backward(pool, dinp: dres, accumulate: false, dw: g + norm.w, db: g + norm.b, dout: dFeats,
                                inp: a.resid(c.depth), mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
@@ -251,25 +228,9 @@ public final class VisionTransformer: ImageClassifier {
         }
 
         // embeddings: dres holds dL/dx0
-        if let clsToken {
-            (g + clsToken).update(repeating: 0, count: d)
-            for b in 0..<batch { Kernels.add(g + clsToken, dres + b * tk * d, d) }
-        }
-        if let regToken {
-            let r0 = clsToken != nil ? 1 : 0, cnt = c.regTokens * d
-            (g + regToken).update(repeating: 0, count: cnt)
-            for b in 0..<batch { Kernels.add(g + regToken, dres + (b * tk + r0) * d, cnt) }
-        }
-        if let posEmbed {
-            let first = c.noEmbedClass ? pre : 0, cnt = (tk - first) * d
-            (g + posEmbed).update(repeating: 0, count: cnt)
-            for b in 0..<batch { Kernels.add(g + posEmbed, dres + (b * tk + first) * d, cnt) }
-        }
-        var dPatch = dres
-        if pre > 0 {
-            dPatch = a.patchOut.pointer
-            for b in 0..<batch { (dPatch + b * n * d).update(from: dres + (b * tk + pre) * d, count: n * d) }
-        }
+        let dPatch = pre > 0 ? a.patchOut.pointer : dres
+        TokenEmbed.backward(dPatches: dPatch, dCls: clsToken.map { g + $0 }, dReg: regToken.map { g + $0 }, regTokens: c.regTokens,
+                            dPe: posEmbed.map { g + $0 }, peCoversPrefix: !c.noEmbedClass, dx0: dres, batch: batch, patchCount: n, dim: d)
         Linear.backward(pool, dinp: nil, dw: g + patchW, db: g + patchB, dout: dPatch, inp: a.cols.pointer,
                         w: p + patchW, rows: batch * n, inF: kp, outF: d)
     }

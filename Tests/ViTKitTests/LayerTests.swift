@@ -126,3 +126,60 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(sexp(-200), 0, accuracy: 1e-37)
     }
 }
+
+/// Token assembly and pooling (the kernels between the patch embedding and the blocks, and before the head): each
+/// backward is the exact adjoint of its forward, ⟨F(x), y⟩ = ⟨x, Fᵀ(y)⟩, for every layout timm has (class
+/// token, registers, position embedding over the patches or every token, token or average pooling). The
+/// whole-model fixtures check them against timm too.
+final class TokenKernelTests: XCTestCase {
+    func random(_ n: Int, _ rng: inout RNG) -> [Float] { (0..<n).map { _ in rng.normal() } }
+    func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+
+    /// A heap copy of `values`, freed when the test ends.
+    func buffer(_ values: [Float]) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+        p.initialize(from: values, count: values.count)
+        addTeardownBlock { p.deallocate() }
+        return p
+    }
+
+    func testTokenEmbedBackwardIsTheAdjointOfForward() {
+        var rng = RNG(seed: 5)
+        let batch = 3, n = 4, d = 8
+        for (cls, reg, pe, covers) in [(true, 0, true, true), (true, 2, true, false), (false, 0, true, false), (false, 2, false, false), (true, 1, false, true)] {
+            let pre = (cls ? 1 : 0) + reg, tk = pre + n
+            let patches = random(batch * n * d, &rng), c = random(d, &rng), r = random(max(reg, 1) * d, &rng)
+            let p = random((covers ? tk : n) * d, &rng), y = random(batch * tk * d, &rng)
+            // without prefix tokens the patch rows are the token rows: the model writes them in place
+            let x0 = buffer(pre == 0 ? patches : [Float](repeating: 0, count: batch * tk * d))
+            TokenEmbed.forward(x0: x0, patches: pre == 0 ? x0 : buffer(patches), cls: cls ? buffer(c) : nil,
+                               reg: reg > 0 ? buffer(r) : nil, regTokens: reg, pe: pe ? buffer(p) : nil,
+                               peCoversPrefix: covers, batch: batch, patchCount: n, dim: d)
+            let dPatches = buffer([Float](repeating: 0, count: batch * n * d)), dc = buffer([Float](repeating: 0, count: d))
+            let dr = buffer([Float](repeating: 0, count: max(reg, 1) * d)), dp = buffer([Float](repeating: 0, count: p.count))
+            let dy = buffer(y)
+            TokenEmbed.backward(dPatches: pre == 0 ? dy : dPatches, dCls: cls ? dc : nil, dReg: reg > 0 ? dr : nil, regTokens: reg,
+                                dPe: pe ? dp : nil, peCoversPrefix: covers, dx0: dy, batch: batch, patchCount: n, dim: d)
+            func array(_ q: UnsafeMutablePointer<Float>, _ count: Int) -> [Float] { Array(UnsafeBufferPointer(start: q, count: count)) }
+            // as in the model: without prefix tokens the token gradient is the patch gradient
+            let dPatchValues = pre == 0 ? y : array(dPatches, batch * n * d)
+            let lhs = dot(array(x0, batch * tk * d), y)
+            let rhs = dot(patches, dPatchValues) + (cls ? dot(c, array(dc, d)) : 0) + (reg > 0 ? dot(r, array(dr, reg * d)) : 0)
+                + (pe ? dot(p, array(dp, p.count)) : 0)
+            XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "cls \(cls) reg \(reg) pe \(pe) covers \(covers)")
+        }
+    }
+
+    func testTokenPoolBackwardIsTheAdjointOfForward() {
+        var rng = RNG(seed: 6)
+        let batch = 2, tk = 6, d = 16
+        for (first, pre) in [(true, 1), (false, 0), (false, 3)] {
+            let x = random(batch * tk * d, &rng), y = random(batch * d, &rng)
+            var out = [Float](repeating: 0, count: batch * d), dx = [Float](repeating: 7, count: batch * tk * d)
+            TokenPool.forward(out: &out, x: x, firstToken: first, batch: batch, tokens: tk, prefix: pre, dim: d)
+            TokenPool.backward(dx: &dx, dout: y, firstToken: first, batch: batch, tokens: tk, prefix: pre, dim: d)
+            XCTAssertEqual(dot(out, y), dot(x, dx), accuracy: 1e-4, "first \(first) prefix \(pre)")
+            if !first { XCTAssertEqual(out[0], (pre..<tk).map { x[$0 * d] }.reduce(0, +) / Float(tk - pre), accuracy: 1e-5) }
+        }
+    }
+}
