@@ -27,7 +27,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "ConvMixer: distinct depthwise filters per block, shared by the channels (0: one per channel).")
     var spatialHeads: Int?
 
-    var isConvMixer: Bool { config.hasPrefix("convmixer") }
+    var isConvMixer: Bool { ModelConfig.isConvMixer(config) }
 
     /// The resolved ViT config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
     func resolve(numClasses: Int) throws -> ViTConfig {
@@ -37,45 +37,20 @@ struct ModelOptions: ParsableArguments {
         return c
     }
 
+    /// The options as timm-style overrides of the named model.
+    func overrides() throws -> ModelOverrides {
+        var o = ModelOverrides()
+        o.imgSize = imgSize; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
+        o.numHeads = numHeads; o.mlpRatio = mlpRatio; o.classToken = classToken; o.regTokens = regTokens
+        o.globalPool = globalPool; o.posEmbed = posEmbed; o.noEmbedClass = noEmbedClass; o.fcNorm = fcNorm
+        o.kernelSize = kernelSize; o.spatialInit = try spatialInit.map { try SpatialInit(parsing: $0) }
+        o.freezeSpatial = freezeSpatial; o.spatialHeads = spatialHeads
+        return o
+    }
+
     /// The resolved architecture (a ViT or a ConvMixer) for `numClasses` outputs, with `seed` choosing shared filters.
     func architecture(numClasses: Int, seed: UInt64 = 0) throws -> ModelConfig {
-        if isConvMixer {
-            let vitOnly: [(String, Bool)] = [("--num-heads", numHeads != nil), ("--mlp-ratio", mlpRatio != nil),
-                ("--class-token", classToken != nil), ("--reg-tokens", regTokens != nil), ("--global-pool", globalPool != nil),
-                ("--pos-embed", posEmbed != nil), ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil)]
-            if let (name, _) = vitOnly.first(where: { $0.1 }) { throw ViTKitError("\(name) is a ViT option; model \(config) is a ConvMixer") }
-            var c = try ConvMixerConfig.named(config)
-            c.numClasses = numClasses; c.choiceSeed = seed
-            if let v = imgSize { c.imgSize = v }
-            if let v = patchSize { c.patchSize = v }
-            if let v = embedDim { c.dim = v }
-            if let v = depth { c.depth = v }
-            if let v = kernelSize { c.kernelSize = v }
-            if let v = spatialInit { c.spatialInit = try SpatialInit(parsing: v) }
-            if let v = freezeSpatial { c.trainableSpatial = !v }
-            if let v = spatialHeads { c.spatialHeads = v }
-            try c.validate()
-            return .convMixer(c)
-        }
-        let convOnly: [(String, Bool)] = [("--kernel-size", kernelSize != nil), ("--spatial-init", spatialInit != nil),
-            ("--freeze-spatial", freezeSpatial != nil), ("--spatial-heads", spatialHeads != nil)]
-        if let (name, _) = convOnly.first(where: { $0.1 }) { throw ViTKitError("\(name) is a ConvMixer option; model \(config) is a ViT") }
-        var c = try ViTConfig.named(config)
-        c.numClasses = numClasses
-        if let v = imgSize { c.imgSize = v }
-        if let v = patchSize { c.patchSize = v }
-        if let v = embedDim { c.embedDim = v }
-        if let v = depth { c.depth = v }
-        if let v = numHeads { c.numHeads = v }
-        if let v = mlpRatio { c.mlpRatio = v }
-        if let v = classToken { c.classToken = v }
-        if let v = regTokens { c.regTokens = v }
-        if let v = globalPool { c.globalPool = v }
-        if let v = posEmbed { c.posEmbed = v }
-        if let v = noEmbedClass { c.noEmbedClass = v }
-        if let v = fcNorm { c.fcNorm = v }
-        try c.validate()
-        return .vit(c)
+        try ModelConfig.named(config, numClasses: numClasses, overrides: try overrides(), seed: seed)
     }
 }
 
@@ -84,7 +59,7 @@ extension PosEmbedKind: ExpressibleByArgument {}
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {
-    static let datasets = ["cifar10", "cifar100", "svhn", "folder", "synthetic"]
+    static let datasets = DatasetRegistry.names
 
     @Option(help: "Dataset: cifar10, cifar100, svhn, folder (each needs --data-dir) or synthetic (generated, no download). Default: cifar10 when --data-dir is given, else synthetic.")
     var dataset: String?
@@ -155,37 +130,14 @@ struct DataOptions: ParsableArguments {
     /// mean, std, crop fraction and interpolation, each unless given as an option.
     func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true,
               model: PretrainedConfig? = nil) throws -> (ImageDataset?, ImageDataset) {
-        var train: ImageDataset?, test: ImageDataset
         if datasetDownload { try download() }
-        switch datasetName {
-        case "folder":
-            var o = ImageFolder.Options(size: imgSize)
-            o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
-            o.skipBadImages = skipBadImages; o.threads = threads
-            let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dataDir!, train: true))
-            var skipped: [String] = []
-            if needTrain {
-                let r = try ImageFolder.load(root: dataDir!, train: true, classes: classes, options: o)
-                train = r.dataset; skipped += r.skipped
-            }
-            let r = try ImageFolder.load(root: dataDir!, train: false, classes: classes, options: o)
-            test = r.dataset; skipped += r.skipped
-            if !skipped.isEmpty {
-                print("# skipped \(skipped.count) images that did not decode (--skip-bad-images), first: \(skipped[0])")
-            }
-        case "cifar10":
-            try suggestFolder()
-            train = try CIFAR10.load(directory: dataDir!, train: true)
-            test = try CIFAR10.load(directory: dataDir!, train: false)
-        case "cifar100":
-            train = try CIFAR100.load(directory: dataDir!, train: true, coarse: coarseLabels)
-            test = try CIFAR100.load(directory: dataDir!, train: false, coarse: coarseLabels)
-        case "svhn":
-            train = try SVHN.load(directory: dataDir!, train: true)
-            test = try SVHN.load(directory: dataDir!, train: false)
-        default:
-            train = SyntheticDataset.make(count: syntheticTrain, seed: 1, name: "synthetic-train")
-            test = SyntheticDataset.make(count: syntheticTest, seed: 2, name: "synthetic-test")
+        var o = DatasetRegistry.Options()
+        o.size = imgSize; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
+        o.skipBadImages = skipBadImages; o.threads = threads; o.coarseLabels = coarseLabels
+        o.syntheticTrain = syntheticTrain; o.syntheticTest = syntheticTest; o.train = needTrain
+        var (train, test, skipped) = try DatasetRegistry.load(datasetName, directory: dataDir, options: o, named: dataset != nil)
+        if !skipped.isEmpty {
+            print("# skipped \(skipped.count) images that did not decode (--skip-bad-images), first: \(skipped[0])")
         }
         if perClass > 0, let t = train { train = try t.perClassSubset(perClass, seed: seed) }
         // timm's --mean/--std hold for any dataset; otherwise the model's, for the split it is evaluated on
@@ -194,17 +146,6 @@ struct DataOptions: ParsableArguments {
         if let m = given.0 ?? forModel?.mean { train?.mean = m; test.mean = m }
         if let s = given.1 ?? forModel?.std { train?.std = s; test.std = s }
         return (train, test)
-    }
-
-    /// With no --dataset, --data-dir is read as CIFAR-10: a folder that looks like an image folder instead says so.
-    func suggestFolder() throws {
-        guard dataset == nil, let dataDir else { return }
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: (dataDir as NSString).appendingPathComponent("data_batch_1.bin")),
-           let split = try? ImageFolder.splitFolder(root: dataDir, train: true) {
-            throw ViTKitError("--data-dir \(dataDir) has no CIFAR-10 files (data_batch_1.bin, …) but has \(split)/: "
-                + "for an image folder (train/<class>/<image>, val/<class>/<image>) add --dataset folder")
-        }
     }
 
     /// An image file as a model with pretrained config `model` takes it: timm's eval transform to `size` and the

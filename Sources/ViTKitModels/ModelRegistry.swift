@@ -1,0 +1,71 @@
+import ViTKitCore
+
+/// Changes to a named model, timm's `create_model(name, **kwargs)` overrides: each nil leaves the named config's
+/// value. Options of the other family are refused by name (a ViT has no kernel size, a ConvMixer no heads).
+public struct ModelOverrides: Sendable, Equatable {
+    public var imgSize: Int?, patchSize: Int?, embedDim: Int?, depth: Int?
+    // ViT
+    public var numHeads: Int?, mlpRatio: Double?, classToken: Bool?, regTokens: Int?, globalPool: GlobalPool?
+    public var posEmbed: PosEmbedKind?, noEmbedClass: Bool?, fcNorm: Bool?
+    // ConvMixer
+    public var kernelSize: Int?, spatialInit: SpatialInit?, freezeSpatial: Bool?, spatialHeads: Int?
+
+    public init() {}
+
+    /// The option names (`--num-heads`, …) of the overrides set for the family that does not have them.
+    var vitOnly: [String] {
+        [("--num-heads", numHeads != nil), ("--mlp-ratio", mlpRatio != nil), ("--class-token", classToken != nil),
+         ("--reg-tokens", regTokens != nil), ("--global-pool", globalPool != nil), ("--pos-embed", posEmbed != nil),
+         ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil)].filter(\.1).map(\.0)
+    }
+    var convMixerOnly: [String] {
+        [("--kernel-size", kernelSize != nil), ("--spatial-init", spatialInit != nil), ("--freeze-spatial", freezeSpatial != nil),
+         ("--spatial-heads", spatialHeads != nil)].filter(\.1).map(\.0)
+    }
+}
+
+extension ModelConfig {
+    /// Every registered name: the ViT configs and the reference's ConvMixers (plus `convmixer`, the generic one).
+    public static var registeredNames: [String] { ViTConfig.named.keys.sorted() + ConvMixerConfig.named.keys.sorted() }
+
+    /// Whether `name` is a ConvMixer's (they all start `convmixer`).
+    public static func isConvMixer(_ name: String) -> Bool { name.hasPrefix("convmixer") }
+
+    /// The registered model `name` with `overrides` applied, for `numClasses` outputs (`seed` picks a ConvMixer's
+    /// shared filters), validated; unknown names and mismatched options are errors that say which.
+    public static func named(_ name: String, numClasses: Int, overrides o: ModelOverrides = ModelOverrides(),
+                             seed: UInt64 = 0) throws -> ModelConfig {
+        if isConvMixer(name) {
+            if let first = o.vitOnly.first { throw ViTKitError("\(first) is a ViT option; model \(name) is a ConvMixer") }
+            var c = try ConvMixerConfig.named(name)
+            c.numClasses = numClasses; c.choiceSeed = seed
+            if let v = o.imgSize { c.imgSize = v }
+            if let v = o.patchSize { c.patchSize = v }
+            if let v = o.embedDim { c.dim = v }
+            if let v = o.depth { c.depth = v }
+            if let v = o.kernelSize { c.kernelSize = v }
+            if let v = o.spatialInit { c.spatialInit = v }
+            if let v = o.freezeSpatial { c.trainableSpatial = !v }
+            if let v = o.spatialHeads { c.spatialHeads = v }
+            try c.validate()
+            return .convMixer(c)
+        }
+        if let first = o.convMixerOnly.first { throw ViTKitError("\(first) is a ConvMixer option; model \(name) is a ViT") }
+        var c = try ViTConfig.named(name)
+        c.numClasses = numClasses
+        if let v = o.imgSize { c.imgSize = v }
+        if let v = o.patchSize { c.patchSize = v }
+        if let v = o.embedDim { c.embedDim = v }
+        if let v = o.depth { c.depth = v }
+        if let v = o.numHeads { c.numHeads = v }
+        if let v = o.mlpRatio { c.mlpRatio = v }
+        if let v = o.classToken { c.classToken = v }
+        if let v = o.regTokens { c.regTokens = v }
+        if let v = o.globalPool { c.globalPool = v }
+        if let v = o.posEmbed { c.posEmbed = v }
+        if let v = o.noEmbedClass { c.noEmbedClass = v }
+        if let v = o.fcNorm { c.fcNorm = v }
+        try c.validate()
+        return .vit(c)
+    }
+}
