@@ -1,13 +1,13 @@
 import CBLAS
 
 /// Row-major single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`.
-public enum BLAS {
+package enum BLAS {
     /// Keeps OpenBLAS to one thread; ViTKit's ThreadPool does the parallel split itself.
-    public static func setSingleThreaded() { openblas_set_num_threads(1) }
+    package static func setSingleThreaded() { openblas_set_num_threads(1) }
 
     /// `C[M×N] = alpha * op(A)[M×K] * op(B)[K×N] + beta * C`, all row-major with leading dimensions.
     @inline(__always)
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    package static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -35,7 +35,7 @@ struct SplitGemm: ParallelRangeJob {
 
 extension ThreadPool {
     /// `C = alpha · op(A) op(B) + beta · C` with the rows of C split across the pool.
-    public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    package func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {

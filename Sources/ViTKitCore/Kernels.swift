@@ -1,14 +1,14 @@
 /// Small SIMD kernels shared by the layers. Loops run 8 lanes at a time with a scalar tail.
-public enum Kernels {
+package enum Kernels {
     /// x[r, :] += v for every row r.
     @inlinable @inline(__always)
-    public static func addRowVector(_ x: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>, rows: Int, cols: Int) {
+    package static func addRowVector(_ x: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows { add(x + r * cols, v, cols) }
     }
 
     /// y[i] += x[i]
     @inlinable @inline(__always)
-    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    package static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         var i = 0
         while i + 8 <= n {
             let a = UnsafeRawPointer(y + i).loadUnaligned(as: F8.self)
@@ -21,14 +21,14 @@ public enum Kernels {
 
     /// out[c] = mean over r of x[r, c] (average pooling of `rows` tokens or pixels).
     @inlinable @inline(__always)
-    public static func meanOfRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+    package static func meanOfRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
         out.update(repeating: 0, count: cols)
         for r in 0..<rows { add(out, x + r * cols, cols) }
         scale(out, 1 / Float(rows), cols)
     }
 
     /// y[i] += x[i], split across the pool.
-    public static func add(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    package static func add(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         pool.run(Add(y: y, x: x, count: n))
     }
 
@@ -39,7 +39,7 @@ public enum Kernels {
     }
 
     /// out[c] = Σ_r x[r, c], columns split across the pool (each column summed in row order: deterministic).
-    public static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+    package static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                   rows: Int, cols: Int) {
         pool.run(ColumnSums(out: out, x: x, rows: rows, count: cols))
     }
@@ -57,7 +57,7 @@ public enum Kernels {
 
     /// Sum of squares of x[0..<n], accumulated in 8 float lanes then in Double.
     @inlinable @inline(__always)
-    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    package static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
         var acc = F8(), i = 0
         while i + 8 <= n {
             let a = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self)
@@ -70,7 +70,7 @@ public enum Kernels {
     }
 
     /// y[i] *= x[i], split across the pool.
-    public static func multiply(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    package static func multiply(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         pool.run(Multiply(y: y, x: x, count: n))
     }
 
@@ -86,7 +86,7 @@ public enum Kernels {
 
     /// x[i] *= s
     @inlinable @inline(__always)
-    public static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {
+    package static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {
         var i = 0
         let v = F8(repeating: s)
         while i + 8 <= n {

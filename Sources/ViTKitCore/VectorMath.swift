@@ -1,5 +1,5 @@
 /// SIMD8 polynomial versions of exp and erf: glibc's `expf`/`erff` are scalar calls, about 20x slower.
-public typealias F8 = SIMD8<Float>
+@usableFromInline package typealias F8 = SIMD8<Float>
 
 @inlinable @inline(__always)
 package func fma8(_ a: F8, _ b: F8, _ c: F8) -> F8 { c.addingProduct(a, b) }
@@ -15,7 +15,7 @@ package func clamp8(_ x: F8, _ lo: Float, _ hi: Float) -> F8 {
 
 /// e^x, relative error below 2 ulp on [-87, 88]; inputs are clamped to that range (so -inf gives ~0).
 @inlinable @inline(__always)
-public func vexp(_ x: F8) -> F8 {
+package func vexp(_ x: F8) -> F8 {
     let x = clamp8(x, -87.3, 88.3)
     // x = n*ln2 + r, |r| <= ln2/2
     let n = (x * F8(repeating: 1.442_695_04)).rounded(.toNearestOrEven)
@@ -37,7 +37,7 @@ public func vexp(_ x: F8) -> F8 {
 
 /// erf(x), absolute error below 5e-7: x·P(x²)/Q(x²) on [-4, 4], ±1 outside.
 @inlinable @inline(__always)
-public func verf(_ x: F8) -> F8 {
+package func verf(_ x: F8) -> F8 {
     let x = clamp8(x, -4, 4)
     let x2 = x * x
     var p = F8(repeating: -2.726_142_258_013_06e-10)
@@ -58,7 +58,7 @@ public func verf(_ x: F8) -> F8 {
 /// √x for x ≥ 0 (SIMD8's own `squareRoot()` calls scalar `sqrtf` per lane): the bit-trick reciprocal square
 /// root refined by three Newton steps (relative error about 1e-7), times x; 0 gives 0.
 @inlinable @inline(__always)
-public func vsqrt(_ x: F8) -> F8 {
+package func vsqrt(_ x: F8) -> F8 {
     let tiny = F8(repeating: 1e-30)
     let xc = x.replacing(with: tiny, where: x .< tiny)
     var y = unsafeBitCast(SIMD8<Int32>(repeating: 0x5F37_59DF) &- (unsafeBitCast(xc, to: SIMD8<Int32>.self) &>> 1),
@@ -77,5 +77,5 @@ package func hmax(_ v: F8) -> Float {
 }
 
 /// Scalar wrappers (one lane of the vector code), for tails and tests.
-@inlinable @inline(__always) public func sexp(_ x: Float) -> Float { vexp(F8(repeating: x))[0] }
-@inlinable @inline(__always) public func serf(_ x: Float) -> Float { verf(F8(repeating: x))[0] }
+@inlinable @inline(__always) package func sexp(_ x: Float) -> Float { vexp(F8(repeating: x))[0] }
+@inlinable @inline(__always) package func serf(_ x: Float) -> Float { verf(F8(repeating: x))[0] }

@@ -6,12 +6,12 @@ import ViTKitCore
 /// qkv is [B × T × 3D] as nn.Linear(D, 3D) writes it: columns [0, D) are Q, [D, 2D) K, [2D, 3D) V, and head h
 /// owns columns h·hd ..< (h+1)·hd of each. The attention matrix is never stored: forward keeps the row
 /// log-sum-exp, backward recomputes P from Q, K (as flash attention does), so memory is O(T²) per thread.
-public enum Attention {
+package enum Attention {
     /// Scratch floats each pool thread needs.
-    public static func scratchPerThread(tokens t: Int) -> Int { 2 * t * t }
+    package static func scratchPerThread(tokens t: Int) -> Int { 2 * t * t }
 
     /// out: [B × T × D] (heads concatenated), lse: [B × H × T], qkv: [B × T × 3D]
-    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
+    package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim: Int, heads: Int,
                                scratch: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionForward, timer) }
@@ -39,7 +39,7 @@ public enum Attention {
 
     /// dqkv: [B × T × 3D] (written); dout: [B × T × D]; qkv and lse as saved by forward. When `out` is given, the
     /// forward output [B × T × D] is written there again from the recomputed attention (so it need not be kept).
-    public static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>? = nil,
+    package static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>? = nil,
                                 dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>,
                                 batch: Int, tokens t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionBackward, timer) }
@@ -76,7 +76,7 @@ public enum Attention {
 
     /// Softmax of x[0..<n] in place; returns log Σ exp(x).
     @inline(__always)
-    public static func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    package static func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var mx = -Float.infinity, i = 0
         if n >= 8 {
             var mv = load8(x)

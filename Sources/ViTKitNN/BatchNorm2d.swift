@@ -6,14 +6,14 @@ import ViTKitCore
 ///
 /// Per-channel sums are made by each thread over its rows (in float over blocks of 64 rows, then in double) and
 /// added in thread order: the result depends on the thread count only.
-public enum BatchNorm2d {
+package enum BatchNorm2d {
     /// Scratch a layer call needs: `partials` doubles and `coefficients` floats.
-    public static func partialsCount(threads: Int, channels: Int) -> Int { threads * 2 * channels }
-    public static func coefficientsCount(channels: Int) -> Int { 3 * channels }
+    package static func partialsCount(threads: Int, channels: Int) -> Int { threads * 2 * channels }
+    package static func coefficientsCount(channels: Int) -> Int { 3 * channels }
 
     /// Training forward. out: [rows × C] = BN(inp) (+ residual when given); mean, rstd: [C] (written, for backward);
     /// runningMean, runningVar: [C] (updated); w, b: [C].
-    public static func forwardTraining(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    package static func forwardTraining(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                        residual: UnsafePointer<Float>? = nil, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
                                        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
@@ -40,7 +40,7 @@ public enum BatchNorm2d {
     }
 
     /// Evaluation forward with the running statistics. out: [rows × C] (+ residual when given)
-    public static func forwardEval(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    package static func forwardEval(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                    residual: UnsafePointer<Float>? = nil, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                    runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>, rows: Int, channels c: Int,
                                    eps: Float, coefficients: UnsafeMutablePointer<Float>) {
@@ -57,7 +57,7 @@ public enum BatchNorm2d {
     /// Training backward. dinp: [rows × C] (written; times `multiplier` elementwise when given, which fuses the
     /// derivative of the activation before the norm); dw, db: [C] (written).
     ///   dx = γ·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),  x̂ = (x − μ)·rstd
-    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, multiplier: UnsafePointer<Float>? = nil,
+    package static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, multiplier: UnsafePointer<Float>? = nil,
                                 dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                 w: UnsafePointer<Float>, rows: Int, channels c: Int,

@@ -3,10 +3,10 @@ import ViTKitCore
 
 /// Softmax cross-entropy with label smoothing, averaged over the batch (timm's LabelSmoothingCrossEntropy,
 /// equal to nn.CrossEntropyLoss(label_smoothing: s)): loss = (1−s)·(−log p_y) + s·mean_c(−log p_c).
-public enum CrossEntropy {
+package enum CrossEntropy {
     /// Returns the mean loss; writes dlogits [B × C] = d(mean loss)/d logits when given.
     @discardableResult
-    public static func forwardBackward(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
+    package static func forwardBackward(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
                                        classes: Int, smoothing: Float,
                                        dlogits: UnsafeMutablePointer<Float>?) -> Float {
         var total = 0.0
@@ -38,7 +38,7 @@ public enum CrossEntropy {
     /// targets [B × C] (mixup/cutmix); writes dlogits = (p − t)/B when given. With t the smoothed one-hot this is
     /// the label-smoothing loss above.
     @discardableResult
-    public static func forwardBackward(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int,
+    package static func forwardBackward(logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int,
                                        classes: Int, dlogits: UnsafeMutablePointer<Float>?) -> Float {
         var total = 0.0
         for b in 0..<batch {

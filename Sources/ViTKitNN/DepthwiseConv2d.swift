@@ -7,9 +7,9 @@ import ViTKitCore
 /// conv weight [C × 1 × k × k] transposed so that one tap of 8 neighbouring channels is one SIMD load.
 ///   out[b, y, x, c] = bias[c] + Σ_{ky,kx} inp[b, y + ky − r, x + kx − r, c] · taps[ky·k + kx, c],  r = (k − 1)/2
 /// with zeros outside the picture.
-public enum DepthwiseConv2d {
+package enum DepthwiseConv2d {
     /// out: [B·H·W × C] (written), inp: [B·H·W × C], taps: [k·k × C], bias: [C] or nil
-    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                taps: UnsafePointer<Float>, bias: UnsafePointer<Float>?, batch: Int, height: Int, width: Int,
                                channels: Int, kernel: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.depthwise, timer) }
@@ -20,7 +20,7 @@ public enum DepthwiseConv2d {
     /// The input gradient is the same correlation of `dout` with the filters turned by 180°:
     ///   dinp[y, x] = Σ_{ky,kx} dout[y − ky + r, x − kx + r] · taps[ky, kx] = Σ dout[y + ky' − r, …] · taps[k−1−ky', k−1−kx'].
     /// `flipped` [k·k × C] receives the turned filters. dinp: [B·H·W × C] (written)
-    public static func backwardInput(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+    package static func backwardInput(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                      taps: UnsafePointer<Float>, flipped: UnsafeMutablePointer<Float>, batch: Int,
                                      height: Int, width: Int, channels: Int, kernel: Int) {
         let kk = kernel * kernel
@@ -31,12 +31,12 @@ public enum DepthwiseConv2d {
     }
 
     /// Per-thread scratch floats `backwardWeights` needs.
-    public static func scratchCount(threads: Int, channels: Int, kernel: Int) -> Int { threads * (kernel * kernel + 1) * channels }
+    package static func scratchCount(threads: Int, channels: Int, kernel: Int) -> Int { threads * (kernel * kernel + 1) * channels }
 
     /// dtaps: [k·k × C] and dbias: [C] (both written) from dout and the forward input.
     /// Each thread sums its own rows into its part of `scratch`; the parts are then added in thread order, so the
     /// result depends on the thread count only.
-    public static func backwardWeights(_ pool: ThreadPool, dtaps: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+    package static func backwardWeights(_ pool: ThreadPool, dtaps: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
                                        dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                        batch: Int, height: Int, width: Int, channels: Int, kernel: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.depthwise, timer) }

@@ -1,15 +1,15 @@
 import ViTKitCore
 
 /// GELU, exact erf form (nn.GELU(), timm's default): y = x · Φ(x) = ½x(1 + erf(x/√2)).
-public enum GELU {
+package enum GELU {
     /// out, inp: [n]
-    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, n: Int) {
+    package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, n: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.gelu, timer) }
         pool.run(Forward(out: out, inp: inp, count: n))
     }
 
     /// value = gelu(x) and derivative = gelu'(x) in one pass (backward needs both: one erf instead of two).
-    public static func valueAndDerivative(_ pool: ThreadPool, value: UnsafeMutablePointer<Float>,
+    package static func valueAndDerivative(_ pool: ThreadPool, value: UnsafeMutablePointer<Float>,
                                           derivative: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, n: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.gelu, timer) }
         pool.run(ValueAndDerivative(value: value, derivative: derivative, inp: inp, count: n))

@@ -1,9 +1,9 @@
 import ViTKitCore
 
 /// Layer normalisation over the last dimension, with affine weight and bias (nn.LayerNorm).
-public enum LayerNorm {
+package enum LayerNorm {
     /// out, inp: [rows × dim]; mean, rstd: [rows] (saved for backward); w, b: [dim]
-    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+    package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>?, b: UnsafePointer<Float>?, rows: Int, dim: Int, eps: Float) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
@@ -11,7 +11,7 @@ public enum LayerNorm {
     }
 
     /// Writes the forward output again from the mean/rstd that forward saved (so it need not be stored).
-    public static func recompute(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafePointer<Float>,
+    package static func recompute(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, mean: UnsafePointer<Float>,
                                  rstd: UnsafePointer<Float>, inp: UnsafePointer<Float>, w: UnsafePointer<Float>?,
                                  b: UnsafePointer<Float>?, rows: Int, dim: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.layerNorm, timer) }
@@ -21,7 +21,7 @@ public enum LayerNorm {
 
     /// dinp: [rows × dim] (added to when `accumulate`, else written); dw, db: [dim] (written).
     /// `partials` is scratch of 2·dim floats per pool thread, for a deterministic reduction of dw and db.
-    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
+    package static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, accumulate: Bool,
                                 dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, w: UnsafePointer<Float>,

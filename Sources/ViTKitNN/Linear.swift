@@ -1,16 +1,16 @@
 import ViTKitCore
 
 /// Fully connected layer, `y = x Wᵀ + b` (PyTorch's nn.Linear layout: W is [out × in]).
-public enum Linear {
+package enum Linear {
     /// out: [rows × outF], inp: [rows × inF], w: [outF × inF], b: [outF] or nil
-    public static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>, b: UnsafePointer<Float>?, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearForward, timer) }
         pool.run(Forward(out: out, inp: inp, w: w, b: b, count: rows, inF: inF, outF: outF))
     }
 
     /// dinp: [rows × inF] (written, or skipped when nil), dw: [outF × inF] (written), db: [outF] (written)
-    public static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+    package static func backward(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                                 db: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                                 w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
         if let dinp { backwardInput(pool, dinp: dinp, dout: dout, w: w, rows: rows, inF: inF, outF: outF) }
@@ -18,14 +18,14 @@ public enum Linear {
     }
 
     /// dinp = dout · W: [rows × inF]
-    public static func backwardInput(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+    package static func backwardInput(_ pool: ThreadPool, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                      w: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearBackward, timer) }
         pool.gemm(m: rows, n: inF, k: outF, a: dout, lda: outF, b: w, ldb: inF, c: dinp, ldc: inF)
     }
 
     /// dw = doutᵀ · inp: [outF × inF], db = column sums of dout (both written)
-    public static func backwardWeights(_ pool: ThreadPool, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+    package static func backwardWeights(_ pool: ThreadPool, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
                                        dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearBackward, timer) }
         pool.gemm(transA: true, m: outF, n: inF, k: rows, a: dout, lda: outF, b: inp, ldb: inF, c: dw, ldc: inF)

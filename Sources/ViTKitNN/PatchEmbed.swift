@@ -1,10 +1,10 @@
 import ViTKitCore
 
 /// Patch embedding: Conv2d(C, D, kernel = stride = patch), done as im2col followed by a GEMM.
-public enum PatchEmbed {
+package enum PatchEmbed {
     /// cols: [B·N × C·p·p] with column c·p·p + ky·p + kx (the conv weight's flattening order) and row
     /// b·N + gy·G + gx (timm's flatten(2).transpose(1, 2) token order); images: [B × C × H × W]
-    public static func im2col(_ pool: ThreadPool, cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
+    package static func im2col(_ pool: ThreadPool, cols: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
                               batch: Int, channels: Int, size: Int, patch: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.patchify, timer) }
         let g = size / patch
