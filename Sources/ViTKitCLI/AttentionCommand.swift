@@ -48,45 +48,13 @@ struct AttentionCommand: ParsableCommand {
             let test = index == nil ? nil : try data.load(seed: 0, imgSize: config.imgSize, threads: threadOptions.threads, train: false,
                                                           model: recorded).1
             let (picture, input) = try loadInput(config, recorded: recorded, test: test, index: index)
-            let grid = config.gridSize, prefix = config.numPrefixTokens, t = config.numTokens, heads = config.numHeads
-            let q = query ?? (grid / 2 * grid + grid / 2)
-            guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("--query \(q) is not a patch of the \(grid)×\(grid) grid") }
-            let layers = vit.attentionMaps(image: input)
-            let s = scale ?? max(1, 128 / config.imgSize)
-            try FileSystem.createFolder(output)
-            func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
-
-            let rows = layers.map { maps in
-                (0..<heads).map { h in
-                    AttentionAnalysis.overlay(picture, values: Array(maps[(h * t * t + (prefix + q) * t + prefix)...].prefix(grid * grid)),
-                                              grid: grid, scale: s, outline: q)
-                }
-            }
-            try RGBImage.grid(rows, gap: 4).writePNG(to: path("attention-query\(q).png"))
-            func distancesOf(_ layers: [[Float]]) -> [[Float]] {
-                layers.map { AttentionAnalysis.meanDistance($0, heads: heads, tokens: t, prefix: prefix, grid: grid, patch: config.patchSize) }
-            }
-            var distances = distancesOf(layers)
-            if average > 1, let index {
-                for i in (index + 1)..<(index + average) {
-                    let more = distancesOf(vit.attentionMaps(image: try loadInput(config, recorded: recorded, test: test, index: i).1))
-                    for l in distances.indices { for h in distances[l].indices { distances[l][h] += more[l][h] } }
-                }
-                distances = distances.map { $0.map { $0 / Float(average) } }
-            }
-            let farthest = Float(grid - 1) * Float(config.patchSize) * Float(2).squareRoot()
-            try AttentionAnalysis.distancePlot(distances, maxDistance: farthest).writePNG(to: path("distance.png"))
-            var csv = "layer,head,mean_distance_px\n"
-            for (l, d) in distances.enumerated() { for (h, v) in d.enumerated() { csv += "\(l),\(h),\(String(format: "%.3f", v))\n" } }
-            try DurableFile.write(Data(csv.utf8), to: path("distance.csv"))
-            let rollout = AttentionAnalysis.rolloutOfTheAverageQuery(layers, heads: heads, tokens: t)
-            let big = picture.resized(width: picture.width * s, height: picture.height * s, filter: .bicubic)
-            try RGBImage.grid([[big, AttentionAnalysis.overlay(picture, values: Array(rollout[prefix...]), grid: grid, scale: s)]], gap: 4)
-                .writePNG(to: path("rollout.png"))
-            for (l, d) in distances.enumerated() {
+            let more = try index.map { i in try ((i + 1)..<(i + average)).map { try loadInput(config, recorded: recorded, test: test, index: $0).1 } } ?? []
+            let report = try AttentionReport(vit: vit, picture: picture, input: input, more: more, query: query)
+            let written = try report.write(to: output, scale: scale)
+            for (l, d) in report.distances.enumerated() {
                 print("layer \(l) mean attention distance (px\(average > 1 ? ", \(average) images" : "")): " + d.map { String(format: "%.2f", $0) }.joined(separator: " "))
             }
-            print("wrote \(path("attention-query\(q).png")), \(path("distance.png")), \(path("distance.csv")), \(path("rollout.png"))")
+            print("wrote " + written.joined(separator: ", "))
         }
     }
 
