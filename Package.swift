@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "ViTKitImaging", dependencies: ["ViTKitCore", "ViTKitIO", "CPNG", "CImageCodecs", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "ViTKitData", dependencies: ["ViTKitCore", "ViTKitIO", "ViTKitImaging"], swiftSettings: fast),
         .target(name: "ViTKitModels", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "CBLAS"], swiftSettings: fast),
-        .target(name: "ViTKitPictures", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitImaging", "ViTKitModels"], swiftSettings: fast),
+        .target(name: "ViTKitPictures", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitModels"], swiftSettings: fast),
         .target(name: "ViTKitTraining", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
                                                        "ViTKitModels", "ViTKitPictures"], swiftSettings: fast),
         .target(name: "ViTKit", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData", "ViTKitModels",
