@@ -38,14 +38,18 @@ public enum ImageFolder {
 
     /// Sorted class folder names of `folder`.
     public static func classNames(in folder: String) throws -> [String] {
-        let entries = try FileManager.default.contentsOfDirectory(atPath: folder)
-        let classes = entries.filter { e in
+        let classes = try subfolders(of: folder)
+        if classes.isEmpty { throw ViTKitError("image folder \(folder) has no class folders: expected \(folder)/<class>/<image>") }
+        return classes
+    }
+
+    /// The sorted names of the folders in `folder` (hidden ones left out).
+    static func subfolders(of folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).filter { e in
             var isDir: ObjCBool = false
             return !e.hasPrefix(".") && FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(e),
                                                                        isDirectory: &isDir) && isDir.boolValue
         }.sorted()
-        if classes.isEmpty { throw ViTKitError("image folder \(folder) has no class folders: expected \(folder)/<class>/<image>") }
-        return classes
     }
 
     /// The split's image files, class by class (sorted folder names), files sorted, with their labels.
@@ -64,11 +68,7 @@ public enum ImageFolder {
             let images = try FileManager.default.contentsOfDirectory(atPath: dir)
                 .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
             if images.isEmpty {
-                let inner = try FileManager.default.contentsOfDirectory(atPath: dir).filter { e in
-                    var isDir: ObjCBool = false
-                    return !e.hasPrefix(".") && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(e),
-                                                                               isDirectory: &isDir) && isDir.boolValue
-                }.sorted()
+                let inner = try subfolders(of: dir)
                 if !inner.isEmpty {
                     throw ViTKitError("class folder \(dir) holds only the folder\(inner.count > 1 ? "s" : "") "
                         + inner.prefix(3).map { "\($0)/" }.joined(separator: ", ") + (inner.count > 3 ? " …" : "")
