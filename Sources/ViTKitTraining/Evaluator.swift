@@ -21,7 +21,7 @@ extension ImageClassifier {
         try dataset.checkFits(architecture, role: "evaluation")
         let loader = BatchLoader(dataset: dataset, capacity: batchSize)
         let c = numClasses
-        var lossSum = 0.0, top1 = 0, top5 = 0
+        var lossSum = 0.0, correct = [0, 0]
         var start = 0
         while start < dataset.count {
             let n = min(batchSize, dataset.count - start)
@@ -30,19 +30,12 @@ extension ImageClassifier {
             loader.labels.withUnsafeBufferPointer { labels in
                 lossSum += Double(CrossEntropy.forwardBackward(logits: logits, labels: labels.baseAddress!, batch: n,
                                                                classes: c, smoothing: 0, dlogits: nil)) * Double(n)
-                for b in 0..<n {
-                    let row = logits + b * c, target = row[Int(labels[b])]
-                    // rank of the true class = how many logits beat it
-                    var better = 0
-                    for j in 0..<c where row[j] > target || (row[j] == target && j < Int(labels[b])) { better += 1 }
-                    if better == 0 { top1 += 1 }
-                    if better < 5 { top5 += 1 }
-                }
+                TopK.count(&correct, ks: [1, 5], logits: logits, labels: labels.baseAddress!, batch: n, classes: c)
             }
             start += n
         }
         let count = Double(dataset.count)
-        return Evaluation(loss: lossSum / count, top1: 100 * Double(top1) / count, top5: 100 * Double(top5) / count,
+        return Evaluation(loss: lossSum / count, top1: 100 * Double(correct[0]) / count, top5: 100 * Double(correct[1]) / count,
                           count: dataset.count)
     }
 }

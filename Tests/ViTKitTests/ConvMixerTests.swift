@@ -71,7 +71,7 @@ final class ConvMixerTests: XCTestCase {
         var taps = [Float](repeating: 0, count: kk * c), sm = [Float](repeating: 0, count: heads * kk)
         let weight = get("softmax.w")
         choice.withUnsafeBufferPointer { ch in
-            ConvMixer.expandFilters(taps: &taps, softmaxed: &sm, weight: weight, filters: heads, choice: ch, taps: kk)
+            SharedFilters.expand(taps: &taps, softmaxed: &sm, weight: weight, filters: heads, choice: ch, taps: kk)
         }
         let x = Self.channelsLast(get("softmax.x"), s), dy = Self.channelsLast(get("softmax.dy"), s)
         var y = [Float](repeating: 0, count: x.count), dx = y, flipped = taps, dtaps = taps, db = [Float](repeating: 0, count: c)
@@ -84,7 +84,7 @@ final class ConvMixerTests: XCTestCase {
                                         height: h, width: w, channels: c, kernel: k)
         var dw = [Float](repeating: .nan, count: heads * kk)
         choice.withUnsafeBufferPointer { ch in
-            ConvMixer.filterGradient(&dw, filters: heads, dTaps: dtaps, softmaxed: sm, choice: ch, taps: kk)
+            SharedFilters.backward(&dw, filters: heads, dTaps: dtaps, softmaxed: sm, choice: ch, taps: kk)
         }
         assertClose(y, Self.channelsLast(get("softmax.y"), s), tol: 1e-5, "y")
         assertClose(dx, Self.channelsLast(get("softmax.dx"), s), tol: 1e-5, "dx")

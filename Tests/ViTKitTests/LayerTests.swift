@@ -182,4 +182,19 @@ final class TokenKernelTests: XCTestCase {
             if !first { XCTAssertEqual(out[0], (pre..<tk).map { x[$0 * d] }.reduce(0, +) / Float(tk - pre), accuracy: 1e-5) }
         }
     }
+
+    /// timm's accuracy(topk=(1, 2)) on logits with a tie: torch.topk on these rows ranks the tied lower index first.
+    func testTopKCountsRanksWithTiesToTheLowerClass() {
+        let logits: [Float] = [0.1, 0.9, 0.3,   // label 1: rank 0
+                               0.5, 0.5, 0.2,   // label 1: tied with class 0, rank 1
+                               0.5, 0.5, 0.2,   // label 0: tied with class 1, rank 0
+                               0.7, 0.8, 0.1,   // label 2: rank 2
+                               0.2, 0.1, 0.3]   // label 0: rank 1
+        let labels: [Int32] = [1, 1, 0, 2, 0]
+        var counts = [0, 0, 0]
+        TopK.count(&counts, ks: [1, 2, 3], logits: logits, labels: labels, batch: 5, classes: 3)
+        XCTAssertEqual(counts, [2, 4, 5])
+        TopK.count(&counts, ks: [1, 2, 3], logits: logits, labels: labels, batch: 1, classes: 3)
+        XCTAssertEqual(counts, [3, 5, 6], "counts accumulate over calls")
+    }
 }

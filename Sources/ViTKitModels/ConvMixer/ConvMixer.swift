@@ -169,7 +169,7 @@ public final class ConvMixer: ImageClassifier {
             norm(blk.norm2, out: a.x(l + 1), inp: a.g.pointer, residual: nil, rows: rows, training: training)
         }
         let last = a.x(cfg.depth), pooled = a.pooled.pointer
-        for b in 0..<batch { Kernels.meanOfRows(pooled + b * c, last + b * n * c, rows: n, cols: c) }
+        TokenPool.forward(out: pooled, x: last, firstToken: false, batch: batch, tokens: n, prefix: 0, dim: c)
         Linear.forward(pool, out: a.logits.pointer, inp: pooled, w: p + headW, b: p + headB, rows: batch, inF: c,
                        outF: cfg.numClasses)
         return a.logits.pointer
@@ -198,51 +198,8 @@ public final class ConvMixer: ImageClassifier {
         let useSoftmax = config.spatialInit == .softmax
         for (l, blk) in blocks.enumerated() {
             choice[l].withUnsafeBufferPointer { ch in
-                Self.expandFilters(taps: taps.pointer + l * kk * c, softmaxed: useSoftmax ? softmaxed.pointer + l * heads * kk : nil,
+                SharedFilters.expand(taps: taps.pointer + l * kk * c, softmaxed: useSoftmax ? softmaxed.pointer + l * heads * kk : nil,
                                    weight: params.pointer + blk.dwW, filters: heads, choice: ch, taps: kk)
-            }
-        }
-    }
-
-    /// The per-channel filters, tap-major: out[t, c] = f(weight[choice[c]])[t] with f the softmax over the taps
-    /// when `softmaxed` [filters × taps] is given (it receives the softmax), else the identity.
-    static func expandFilters(taps out: UnsafeMutablePointer<Float>, softmaxed: UnsafeMutablePointer<Float>?,
-                              weight: UnsafePointer<Float>, filters: Int, choice: UnsafeBufferPointer<Int>, taps kk: Int) {
-        var source = weight
-        if let sm = softmaxed {
-            for h in 0..<filters {
-                let w = weight + h * kk, o = sm + h * kk
-                var mx = -Float.infinity
-                for t in 0..<kk { mx = max(mx, w[t]) }
-                var sum: Float = 0
-                for t in 0..<kk { o[t] = sexp(w[t] - mx); sum += o[t] }
-                for t in 0..<kk { o[t] /= sum }
-            }
-            source = UnsafePointer(sm)
-        }
-        let c = choice.count
-        for ci in 0..<c {
-            let f = source + choice[ci] * kk
-            for t in 0..<kk { out[t * c + ci] = f[t] }
-        }
-    }
-
-    /// The weight's gradient dw [filters × taps] (written) from the per-channel tap gradients dTaps [taps × C]:
-    /// summed over the channels sharing a filter, through the softmax's Jacobian (s ⊙ (g − Σ s·g)) when
-    /// `softmaxed` is given.
-    static func filterGradient(_ dw: UnsafeMutablePointer<Float>, filters: Int, dTaps dt: UnsafePointer<Float>,
-                               softmaxed sm: UnsafePointer<Float>?, choice: UnsafeBufferPointer<Int>, taps kk: Int) {
-        let c = choice.count
-        dw.update(repeating: 0, count: filters * kk)
-        for ci in 0..<c {
-            let h = choice[ci], o = dw + h * kk
-            if let sm {
-                let s = sm + h * kk
-                var dot: Float = 0
-                for t in 0..<kk { dot += s[t] * dt[t * c + ci] }
-                for t in 0..<kk { o[t] += s[t] * (dt[t * c + ci] - dot) }
-            } else {
-                for t in 0..<kk { o[t] += dt[t * c + ci] }
             }
         }
     }
@@ -259,11 +216,7 @@ public final class ConvMixer: ImageClassifier {
 
         Linear.backward(pool, dinp: a.dPooled.pointer, dw: gr + headW, db: gr + headB, dout: dlogits, inp: a.pooled.pointer,
                         w: p + headW, rows: batch, inF: c, outF: cfg.numClasses)
-        for b in 0..<batch {
-            let src = a.dPooled.pointer + b * c
-            Kernels.scale(src, 1 / Float(n), c)
-            for i in 0..<n { (dx + (b * n + i) * c).update(from: src, count: c) }
-        }
+        TokenPool.backward(dx: dx, dout: a.dPooled.pointer, firstToken: false, batch: batch, tokens: n, prefix: 0, dim: c)
         for l in stride(from: cfg.depth - 1, through: 0, by: -1) {
             let blk = blocks[l], x = a.x(l), r = a.r(l)
             // dx holds dL/dx_{l+1}: through BN2, GELU, the 1×1 conv
@@ -279,7 +232,7 @@ public final class ConvMixer: ImageClassifier {
                                                 scratch: dwScratch.pointer, batch: batch, height: g, width: g, channels: c, kernel: k)
                 let heads = cfg.filterCount
                 choice[l].withUnsafeBufferPointer { ch in
-                    Self.filterGradient(gr + blk.dwW, filters: heads, dTaps: dTaps.pointer,
+                    SharedFilters.backward(gr + blk.dwW, filters: heads, dTaps: dTaps.pointer,
                                         softmaxed: cfg.spatialInit == .softmax ? softmaxed.pointer + l * heads * kk : nil,
                                         choice: ch, taps: kk)
                 }
