@@ -136,6 +136,7 @@ struct TrainCommand: ParsableCommand {
             let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
             let trainer = Trainer(model: net, options: options)
+            trainer.configuration = runConfiguration(model: config)
             if let resume {
                 let path = Trainer.trainingStatePath(for: resume)
                 let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
@@ -160,10 +161,8 @@ struct TrainCommand: ParsableCommand {
                     }
                 }
             }
-            trainer.checkpointMetadata = initArguments.metadata.merging(["seed": "\(seed)"]) { $1 }
             trainer.pretrainedConfig = PretrainedConfig(trainedOn: train, interpolation: data.interpolation ?? .bicubic,
                                                         cropPct: data.cropPct ?? 1)
-            try writeArgs(config: config)
             let tty = isatty(fileno(stderr)) != 0
             if tty { trainer.progress = { FileHandle.standardError.write(Data(("\r\u{1B}[2K" + $0).utf8)) } }
             trainer.log = { line in
@@ -180,48 +179,19 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// timm's args.yaml: every setting of the run (model config, data, recipe, init), so the seed reproduces it.
-    func writeArgs(config architecture: ModelConfig) throws {
-        // the model's options by their names, so that `vitkit train -c args.yaml` rebuilds this model
-        var args: [String: String]
-        switch architecture {
-        case .convMixer(let c):
-            args = ["model": c.name, "img_size": "\(c.imgSize)", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
-                    "num_classes": "\(c.numClasses)", "embed_dim": "\(c.dim)", "depth": "\(c.depth)",
-                    "kernel_size": "\(c.kernelSize)", "spatial_init": "\(c.spatialInit)", "freeze_spatial": "\(!c.trainableSpatial)",
-                    "spatial_heads": "\(c.spatialHeads)"]
-        case .vit(let config):
-        args = [
-            "model": config.name, "img_size": "\(config.imgSize)", "patch_size": "\(config.patchSize)",
-            "in_chans": "\(config.inChans)", "num_classes": "\(config.numClasses)", "embed_dim": "\(config.embedDim)",
-            "depth": "\(config.depth)", "num_heads": "\(config.numHeads)", "mlp_ratio": "\(config.mlpRatio)",
-            "qkv_bias": "\(config.qkvBias)", "class_token": "\(config.classToken)", "reg_tokens": "\(config.regTokens)",
-            "global_pool": config.globalPool.rawValue, "no_embed_class": "\(config.noEmbedClass)",
-            "pos_embed": config.posEmbed.rawValue, "norm_eps": "\(config.normEps)"]
-        if let fc = config.fcNorm { args["fc_norm"] = "\(fc)" }
-        }
-        let o = options
-        let recipe: [String: Any] = [
-            "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": data.perClass,
-            "synthetic_train": data.syntheticTrain, "synthetic_test": data.syntheticTest, "crop_pct": data.cropPct ?? 1,
-            "interpolation": (data.interpolation ?? .bicubic).rawValue, "skip_bad_images": data.skipBadImages, "mean": "\(data.mean)",
-            "std": "\(data.std)", "coarse_labels": data.coarseLabels,
-            "epochs": o.epochs, "batch_size": o.batchSize, "lr": o.lr, "min_lr": o.minLR, "warmup_lr": o.warmupLR,
-            "warmup_epochs": o.warmupEpochs, "weight_decay": o.weightDecay, "opt_eps": o.optEps, "clip_grad": o.clipGrad,
-            "smoothing": o.smoothing, "hflip": o.hflip, "mixup": o.mixup.mixupAlpha, "cutmix": o.mixup.cutmixAlpha,
-            "mixup_prob": o.mixup.prob, "mixup_switch_prob": o.mixup.switchProb, "mixup_mode": mixupMode,
-            "aa": o.autoAugment ?? "none", "scale": "\(scale)", "ratio": "\(ratio)",
-            "train_interpolation": trainInterpolation, "color_jitter": "\(colorJitter)", "workers": workers,
-            "reprob": o.erasing.prob, "remode": o.erasing.mode.rawValue, "recount": o.erasing.count, "seed": o.seed, "eval_every": o.evalEvery,
-            "threads": threadOptions.threads, "output": output, "resume": resume ?? "", "no_resume_opt": noResumeOpt,
-            "pretrained": pretrained ?? "",
+    /// Every setting of the run (the model's options, the recipe, the data, the init, threads and folders), so
+    /// that `vitkit train -c args.yaml` and the seed reproduce it.
+    func runConfiguration(model architecture: ModelConfig) -> RunConfiguration {
+        var other: [String: String] = [
+            "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": "\(data.perClass)",
+            "synthetic_train": "\(data.syntheticTrain)", "synthetic_test": "\(data.syntheticTest)",
+            "crop_pct": "\(data.cropPct ?? 1)", "interpolation": (data.interpolation ?? .bicubic).rawValue,
+            "skip_bad_images": "\(data.skipBadImages)", "mean": "\(data.mean)", "std": "\(data.std)",
+            "coarse_labels": "\(data.coarseLabels)", "mixup_mode": mixupMode, "threads": "\(threadOptions.threads)",
+            "output": output, "resume": resume ?? "", "no_resume_opt": "\(noResumeOpt)", "pretrained": pretrained ?? "",
         ]
-        for (k, v) in recipe { args[k] = "\(v)" }
-        args.merge(initArguments.metadata) { $1 }
-        let yaml = args.keys.sorted().map { "\($0): \(args[$0]!)" }.joined(separator: "\n") + "\n"
-        try FileSystem.createFolder(output)
-        let path = (output as NSString).appendingPathComponent("args.yaml")
-        try DurableFile.write(Data(yaml.utf8), to: path)
+        other.merge(initArguments.metadata) { $1 }
+        return RunConfiguration(model: architecture, options: options, other: other)
     }
 }
 

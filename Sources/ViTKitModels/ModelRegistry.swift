@@ -69,3 +69,25 @@ extension ModelConfig {
         return .vit(c)
     }
 }
+
+extension ModelConfig {
+    /// The model's options by timm's names (`model`, `img_size`, `embed_dim`, …), values as `args.yaml` writes
+    /// them: what `vitkit train -c args.yaml` rebuilds this model from.
+    public var arguments: [String: String] {
+        switch self {
+        case .convMixer(let c):
+            return ["model": c.name, "img_size": "\(c.imgSize)", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
+                    "num_classes": "\(c.numClasses)", "embed_dim": "\(c.dim)", "depth": "\(c.depth)",
+                    "kernel_size": "\(c.kernelSize)", "spatial_init": "\(c.spatialInit)", "freeze_spatial": "\(!c.trainableSpatial)",
+                    "spatial_heads": "\(c.spatialHeads)"]
+        case .vit(let c):
+            var a = ["model": c.name, "img_size": "\(c.imgSize)", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
+                     "num_classes": "\(c.numClasses)", "embed_dim": "\(c.embedDim)", "depth": "\(c.depth)",
+                     "num_heads": "\(c.numHeads)", "mlp_ratio": "\(c.mlpRatio)", "qkv_bias": "\(c.qkvBias)",
+                     "class_token": "\(c.classToken)", "reg_tokens": "\(c.regTokens)", "global_pool": c.globalPool.rawValue,
+                     "no_embed_class": "\(c.noEmbedClass)", "pos_embed": c.posEmbed.rawValue, "norm_eps": "\(c.normEps)"]
+            if let fc = c.fcNorm { a["fc_norm"] = "\(fc)" }
+            return a
+        }
+    }
+}

@@ -58,16 +58,18 @@ public struct TrainOptions: Sendable {
             colorJitter: ColorJitter(brightness: colorJitter.0, contrast: colorJitter.1, saturation: colorJitter.2))
     }
 
-    /// The recipe as strings (what a training state records, so a resume can say what changed).
-    public var settings: [String: String] {
-        ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": "\(lr)", "min_lr": "\(minLR)", "warmup_lr": "\(warmupLR)",
-         "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)", "opt_eps": "\(optEps)",
-         "betas": "\(beta1) \(beta2)", "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)", "hflip": "\(hflip)",
-         "aa": autoAugment ?? "none", "scale": "\(scale.0) \(scale.1)", "ratio": "\(ratio.0) \(ratio.1)",
-         "train_interpolation": trainInterpolation?.rawValue ?? "random",
-         "color_jitter": "\(colorJitter.0) \(colorJitter.1) \(colorJitter.2)",
-         "mixup": "\(mixup.mixupAlpha) \(mixup.cutmixAlpha) \(mixup.prob) \(mixup.switchProb)",
-         "reprob": "\(erasing.prob) \(erasing.mode.rawValue) \(erasing.count)", "seed": "\(seed)"]
+    /// The recipe by timm's option names, values as `args.yaml` writes them (part of `RunConfiguration`).
+    public var arguments: [String: String] {
+        func list(_ values: Double...) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
+        return ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": "\(lr)", "min_lr": "\(minLR)",
+                "warmup_lr": "\(warmupLR)", "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)",
+                "opt_eps": "\(optEps)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
+                "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
+                "train_interpolation": trainInterpolation?.rawValue ?? "random",
+                "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),
+                "mixup": "\(mixup.mixupAlpha)", "cutmix": "\(mixup.cutmixAlpha)", "mixup_prob": "\(mixup.prob)",
+                "mixup_switch_prob": "\(mixup.switchProb)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
+                "recount": "\(erasing.count)", "seed": "\(seed)", "eval_every": "\(evalEvery)", "workers": "\(workers)"]
     }
 
     public var scheduler: CosineLRScheduler {

@@ -25,12 +25,14 @@ public final class Trainer {
     /// curves.png and the checkpoints).
     public var observers: [TrainingObserver] = []
     public private(set) var history: [EpochStats] = []
-    /// Extra strings saved in every checkpoint's metadata (e.g. the init mode and seed).
-    public var checkpointMetadata: [String: String] = [:]
+    /// The run's settings: written as `args.yaml` in the output folder when `fit` starts, recorded in every
+    /// checkpoint and in the training state. By default the model's and the options'; a caller adds its own
+    /// (the data, the init) with `RunConfiguration(model:options:other:)`.
+    public var configuration: RunConfiguration
     /// How the model's input is made, recorded in every checkpoint (and the training state) for evaluation and
     /// prediction; nil records the training data's size, normalisation and class names with timm's eval defaults.
     public var pretrainedConfig: PretrainedConfig?
-    /// What this `fit` records in every checkpoint: `checkpointMetadata` and the pretrained config.
+    /// What this `fit` records in every checkpoint: the configuration and the pretrained config.
     public private(set) var runMetadata: [String: String] = [:]
     /// Per-step training losses, in order (what the determinism test compares).
     public private(set) var stepLosses: [Float] = []
@@ -42,6 +44,7 @@ public final class Trainer {
     public init(model: any ImageClassifier, options: TrainOptions) {
         self.model = model
         self.options = options
+        configuration = RunConfiguration(model: model.architecture, options: options)
         optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
                           eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
         step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing))
@@ -59,14 +62,12 @@ public final class Trainer {
 
     /// Continues the run saved in `path` (a `train_state.safetensors`): its weights, its history and epoch count,
     /// and, unless `optimizerState` is false (timm's `--no-resume-opt`), AdamW's moments and step. Returns the
-    /// settings that differ between that run and these options (name: (then, now)).
+    /// settings that differ between that run's configuration and this one (`RunConfiguration.changes(since:)`).
     @discardableResult
     public func resume(from path: String, optimizerState: Bool = true) throws -> [String: (String, String)] {
         let state = try Checkpoint.loadTrainingState(model, optimizer: optimizerState ? optimizer : nil, from: path)
         startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1
-        var changed: [String: (String, String)] = [:]
-        for (k, now) in options.settings where state.settings[k] != now { changed[k] = (state.settings[k] ?? "?", now) }
-        return changed
+        return configuration.changes(since: RunConfiguration(arguments: state.settings))
     }
 
     /// Trains on `train`, evaluating on `test` when given, from `startEpoch` to the last epoch, or only up to epoch
@@ -91,11 +92,12 @@ public final class Trainer {
         if let dir = o.outputDir {
             try FileSystem.createFolder(dir)
             DurableFile.removeStale(in: dir)
+            try configuration.writeYAML(inFolder: dir)
             watchers += [SummaryCSV(folder: dir), CurvesPNG(folder: dir), CheckpointWriter(folder: dir)] as [TrainingObserver]
         }
         watchers += observers
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
-        runMetadata = try checkpointMetadata.merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
+        runMetadata = try configuration.metadata().merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
         for w in watchers { try w.fitWillStart(self) }
         for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
             let lr = o.scheduler.lr(epoch: epoch)

@@ -83,7 +83,7 @@ public final class CheckpointWriter: TrainingObserver {
         let meta = trainer.runMetadata.merging(["epoch": "\(stats.epoch)"]) { $1 }
         try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: TrainingState(
             epoch: stats.epoch, optimizerStep: trainer.optimizer.step, bestTop1: trainer.bestTop1, history: trainer.history,
-            settings: trainer.options.settings), to: Trainer.trainingStatePath(in: folder), extra: meta)
+            settings: trainer.configuration.arguments), to: Trainer.trainingStatePath(in: folder), extra: meta)
         try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("last.safetensors"), extra: meta)
         if improved {
             try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)

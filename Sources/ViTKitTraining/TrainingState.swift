@@ -64,6 +64,6 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// Best evaluation top-1 so far (what `model_best` holds).
     public var bestTop1: Double?
     public var history: [EpochStats]
-    /// The run's recipe, to report what a resumed command changes.
+    /// The run's configuration (`RunConfiguration.arguments`), to report what a resumed command changes.
     public var settings: [String: String]
 }

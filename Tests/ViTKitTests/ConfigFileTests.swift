@@ -24,7 +24,7 @@ final class ConfigFileTests: XCTestCase {
                            "--scale", "0.5", "1", "--init", "mimetic0.7_0.7", "--seed", "9", "--output", root + "/a"])
         try a.run()
         var b = try parse(["train", "-c", root + "/a/args.yaml", "--output", root + "/b"])
-        XCTAssertEqual(b.options.settings, a.options.settings)
+        XCTAssertEqual(b.options.arguments, a.options.arguments)
         XCTAssertEqual(try b.model.resolve(numClasses: 10), try a.model.resolve(numClasses: 10))
         XCTAssertEqual(b.initArguments.metadata, a.initArguments.metadata)
         try b.run()

@@ -97,11 +97,17 @@ final class TrainingTests: XCTestCase {
         let a = try train(root + "/a"), b = try train(root + "/b")
         XCTAssertEqual(a.tensors.keys.sorted(), b.tensors.keys.sorted())
         for (name, t) in a.tensors { XCTAssertEqual(t.values, b.tensors[name]!.values, name) }
+        let recorded = try XCTUnwrap(RunConfiguration(metadata: a.metadata), "the checkpoint records the run")
         for (key, value) in ["init": "impulse3", "seed": "5", "impulse_iterations": "20", "impulse_input": "P",
-                             "impulse_input2": "U", "impulse_per_layer": "false"] {
-            XCTAssertEqual(a.metadata[key], value, key)
+                             "impulse_input2": "U", "impulse_per_layer": "false", "scale": "[1.0, 1.0]", "threads": "2"] {
+            XCTAssertEqual(recorded.arguments[key], value, key)
         }
-        let args = try String(contentsOfFile: root + "/a/args.yaml", encoding: .utf8).split(separator: "\n").map(String.init)
+        // one serialisation: args.yaml, the checkpoint's metadata and the training state say the same
+        let yaml = try String(contentsOfFile: root + "/a/args.yaml", encoding: .utf8)
+        XCTAssertEqual(yaml, recorded.yaml)
+        let state = try SafeTensors.read(path: root + "/a/train_state.safetensors").metadata
+        XCTAssertEqual(RunConfiguration(metadata: state), recorded)
+        let args = yaml.split(separator: "\n").map(String.init)
         for line in ["init: impulse3", "impulse_iterations: 20", "impulse_input2: U", "seed: 5", "model: small",
                      "embed_dim: 48", "depth: 1", "pos_embed: sincos", "epochs: 1", "batch_size: 32", "dataset: synthetic"] {
             XCTAssert(args.contains(line), "args.yaml lacks '\(line)': \(args)")
