@@ -1,7 +1,9 @@
 /// An owned array of floats with a shape, row-major: what the Swift API takes and returns, so that a result stays
 /// valid (unlike the model's internal buffers, which the next call overwrites).
 public struct Tensor: Sendable, Equatable {
+    /// The size of each axis, outermost first; `values.count` is their product.
     public let shape: [Int]
+    /// The elements, row-major (the last axis varies fastest).
     public var values: [Float]
 
     /// Throws unless `values` has as many elements as `shape` asks for.

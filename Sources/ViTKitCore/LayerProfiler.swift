@@ -3,6 +3,7 @@ import Foundation
 /// Optional timing of the layer kinds (`vitkit bench --profile`): where a training step's time goes.
 /// Off by default; when off each layer pays one nil check.
 public final class LayerProfiler: @unchecked Sendable {
+    /// The layer kinds timed, with the label each gets in the table.
     public enum Kind: String, CaseIterable {
         case linearForward = "linear fwd (GEMM)", linearBackward = "linear bwd (GEMM)"
         case attentionForward = "attention fwd", attentionBackward = "attention bwd"
@@ -17,6 +18,7 @@ public final class LayerProfiler: @unchecked Sendable {
     private var seconds = [Kind: Double]()
     private let started = DispatchTime.now().uptimeNanoseconds
 
+    /// A profiler with no time recorded; set it as `active` to start timing.
     public init() {}
 
     @inlinable @inline(__always)

@@ -2,10 +2,13 @@
 public struct ParameterInfo: Sendable, Equatable {
     /// timm state_dict key, e.g. `blocks.0.attn.qkv.weight`.
     public let name: String
+    /// The tensor's shape, as torch's state_dict has it.
     public let shape: [Int]
+    /// Where the tensor starts in the flat buffer, in floats.
     public let offset: Int
     /// false for frozen parameters (timm's `requires_grad=False`): AdamW skips them, checkpoints keep them.
     public var trainable = true
+    /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
     /// Whether AdamW decays it: timm decays parameters with ndim > 1 that are not biases.
     public var decays: Bool { shape.count > 1 && !name.hasSuffix(".bias") }
@@ -14,7 +17,9 @@ public struct ParameterInfo: Sendable, Equatable {
 /// The layout of all parameters in one flat buffer (and of the gradients, which mirror it), in timm's
 /// state_dict order.
 public struct ParameterTable: Sendable {
+    /// Every tensor, in the order they were added (the buffer's order).
     public private(set) var entries: [ParameterInfo] = []
+    /// Total floats of all tensors: the flat buffer's size.
     public private(set) var count = 0
     private var index: [String: Int] = [:]
 
@@ -29,6 +34,7 @@ public struct ParameterTable: Sendable {
         return offset
     }
 
+    /// The tensor called `name`, or nil.
     public subscript(name: String) -> ParameterInfo? { index[name].map { entries[$0] } }
 
     /// Number of scalar parameters (without the alignment padding).

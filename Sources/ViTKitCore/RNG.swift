@@ -9,6 +9,7 @@ import Foundation
 public struct RNG: RandomNumberGenerator, Sendable {
     @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
+    /// A generator whose draws are fixed by `seed`.
     public init(seed: UInt64) {
         var sm = seed
         func splitmix(_ x: inout UInt64) -> UInt64 {
@@ -27,6 +28,7 @@ public struct RNG: RandomNumberGenerator, Sendable {
         RNG(seed: seed ^ (purpose &* 0xD1B5_4A32_D192_ED03) ^ (index &* 0x8CB9_2BA7_2F3D_8DD7))
     }
 
+    /// The next 64 random bits.
     @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

@@ -24,7 +24,9 @@ public protocol ParallelRangeJob: ParallelJob {
 }
 
 extension ParallelRangeJob {
+    /// Ranges are split in multiples of 1 by default.
     public var granule: Int { 1 }
+    /// Runs this thread's share of `0..<count` (a contiguous chunk, a multiple of `granule`).
     public func run(thread: Int, of threads: Int) {
         let r = ThreadPool.chunk(count, part: thread, of: threads, granule: granule)
         if !r.isEmpty { run(r) }
@@ -46,6 +48,7 @@ extension ParallelRangeJob {
 /// goes (a command that fails before it computes anything, say), `deinit` publishes a stop, wakes the sleepers
 /// and waits until every worker has left its loop.
 public final class ThreadPool: @unchecked Sendable {
+    /// Number of threads that run a job, the calling thread included.
     public let threadCount: Int
     private let shared: Shared
     /// Spins an idle worker makes before it sleeps (tests lower it, to make the sleep-and-wake path common).
@@ -118,6 +121,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// A pool of `threads` threads (the caller and `threads − 1` workers).
     public convenience init(threads: Int) { self.init(threads: threads, spinLimit: 40_000) }
 
     /// A pool of one thread per core, made on first use: what models use when given none.

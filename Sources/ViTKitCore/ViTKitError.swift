@@ -2,7 +2,9 @@ import Foundation
 
 /// Errors a user can cause: every message names the thing, the value and what was expected.
 public struct ViTKitError: Error, CustomStringConvertible, Equatable {
+    /// The message, naming the file or value and what was expected.
     public let description: String
+    /// An error with this message.
     public init(_ message: String) { description = message }
 
     /// `error` as one plain line. A Foundation file error (an output path that is a file, a folder that cannot be

@@ -4,13 +4,18 @@ import ViTKitImaging
 
 /// Turns dataset images into a normalised float batch, with optional horizontal flips, into fixed buffers.
 public final class BatchLoader {
+    /// The images loaded from.
     public let dataset: ImageDataset
+    /// The most images one batch holds.
     public let capacity: Int
+    /// The last batch, normalised, [capacity × C × H × W].
     public let images: AlignedBuffer
+    /// The last batch's labels.
     public private(set) var labels: [Int32]
     private var flips: [Bool]
     private let scale: [Float], shift: [Float]
 
+    /// A loader for batches of up to `capacity` images of `dataset`.
     public init(dataset: ImageDataset, capacity: Int) {
         self.dataset = dataset; self.capacity = capacity
         images = AlignedBuffer(count: capacity * dataset.imageBytes)

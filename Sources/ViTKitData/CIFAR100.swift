@@ -7,6 +7,7 @@ import ViTKitImaging
 public enum CIFAR100 {
     /// The CIFAR mean/std of the authors' earlier code (osiriszjq/impulse_init; structured_init's README leaves them as placeholders) (the reference normalises CIFAR-100 as CIFAR-10).
     public static let mean = CIFAR10.mean
+    /// Per-channel standard deviation (CIFAR-10's, as the reference code uses).
     public static let std = CIFAR10.std
 
     /// Loads a split with the 100 fine labels, or with `coarse: true` the 20 superclasses.
@@ -23,6 +24,7 @@ public enum CIFAR100 {
         return d
     }
 
+    /// The 100 fine class names, in label order.
     public static let fineNames = [
         "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl", "boy",
         "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock",
@@ -36,6 +38,7 @@ public enum CIFAR100 {
         "willow_tree", "wolf", "woman", "worm",
     ]
 
+    /// The 20 coarse class names (superclasses), in label order.
     public static let coarseNames = [
         "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables", "household_electrical_devices",
         "household_furniture", "insects", "large_carnivores", "large_man-made_outdoor_things",

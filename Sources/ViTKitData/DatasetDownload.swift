@@ -12,9 +12,13 @@ public enum DatasetDownload {
     /// One file to fetch: its address, published MD5, and whether it is a .tar.gz to unpack (dropping the archive's
     /// top folder, so the data files land directly in the data folder).
     public struct Resource: Sendable {
+        /// Where the file is fetched from.
         public var url: String
+        /// Its published MD5, checked before it is used.
         public var md5: String
+        /// Whether it is a .tar.gz to unpack in place.
         public var unpack: Bool
+        /// The file's name in the data folder.
         public var fileName: String { (url as NSString).lastPathComponent }
     }
 
@@ -47,6 +51,8 @@ public enum DatasetDownload {
         try ensure(files, expected: expected, in: directory, progress: progress)
     }
 
+    /// Makes sure every file of `expected` is in `directory`: when one is missing, fetches each of `files` not yet
+    /// there (MD5-checked) and unpacks the archives; throws naming what is still missing.
     public static func ensure(_ files: [Resource], expected: [String], in directory: String,
                               progress: ((String, Int, Int?) -> Void)? = nil) throws {
         let fm = FileManager.default

@@ -21,6 +21,7 @@ public enum DatasetRegistry {
         public var syntheticTrain = 5000, syntheticTest = 1000
         /// Read the training split too (false: the test split alone, for evaluation).
         public var train = true
+        /// Options with every default.
         public init() {}
     }
 

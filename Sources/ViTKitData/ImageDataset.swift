@@ -6,21 +6,28 @@ import ViTKitImaging
 /// (CIFAR's layout), or image files of any size that the training loader decodes, crops and resizes batch by
 /// batch (an image folder's training split).
 public struct ImageDataset: Sendable {
+    /// What the dataset is called in messages (its folder or file).
     public var name: String
     /// The pictures in memory; empty when the dataset is file-backed.
     public var images: [UInt8]
     /// The image files, in label order; empty when the pictures are in memory.
     public var files: [String] = []
+    /// One label per image, in 0..<numClasses.
     public var labels: [Int32]
+    /// Colour channels per image.
     public var channels: Int
+    /// Width and height of each image, in pixels.
     public var size: Int
+    /// Number of classes.
     public var numClasses: Int
     /// Per-channel mean and std of pixel/255, used to normalise.
     public var mean: [Float]
+    /// Per-channel standard deviation used to normalise.
     public var std: [Float]
     /// Class names by label (numbers when the format has none).
     public var classNames: [String]
 
+    /// A dataset of `labels.count` images held in memory as channel-planar bytes [count × C × size × size].
     public init(name: String, images: [UInt8], labels: [Int32], channels: Int, size: Int, numClasses: Int,
                 mean: [Float], std: [Float]) {
         precondition(images.count == labels.count * channels * size * size)
@@ -36,13 +43,16 @@ public struct ImageDataset: Sendable {
         self.files = files; self.labels = labels
     }
 
+    /// Number of images.
     public var count: Int { labels.count }
+    /// Whether the images are decoded from files when loaded (an image folder) rather than held in memory.
     public var isFileBacked: Bool { !files.isEmpty }
 
     /// Per channel, (x/255 − mean)/std as one multiply-add: x · scale + shift.
     public var normalization: (scale: [Float], shift: [Float]) {
         ((0..<channels).map { 1 / (255 * std[$0]) }, (0..<channels).map { -mean[$0] / std[$0] })
     }
+    /// Bytes (and floats, once normalised) per image: C·size·size.
     public var imageBytes: Int { channels * size * size }
 
     /// The images at `indices`, in that order.

@@ -10,18 +10,26 @@ import ViTKitImaging
 /// passes timm's eval transform (shorter side to ⌊size/cropPct⌋, centre crop) once, on load, in parallel, and is
 /// kept in memory at the model's size.
 public enum ImageFolder {
+    /// The file extensions read as images (any case).
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
+    /// How an image folder's files become model inputs.
     public struct Options: Sendable {
+        /// The model's input size; each image is resized and centre-cropped to it.
         public var size: Int
+        /// timm's `crop_pct`: the share of the resized image the centre crop keeps.
         public var cropPct = 1.0
+        /// The resize filter.
         public var filter = ResampleFilter.bicubic
         /// Skip images that fail to decode (and count them) instead of stopping with an error.
         public var skipBadImages = false
+        /// Threads decoding the files.
         public var threads = 2
         /// timm's ViT normalisation (IMAGENET_INCEPTION_MEAN/STD).
         public var mean: [Float] = [0.5, 0.5, 0.5]
+        /// Per-channel standard deviation to normalise with.
         public var std: [Float] = [0.5, 0.5, 0.5]
+        /// Options for `size`-pixel inputs with the other defaults.
         public init(size: Int) { self.size = size }
     }
 

@@ -15,11 +15,17 @@ import ViTKitImaging
 /// With 0 workers the batch is prepared in the caller's thread when it is asked for. A picture that fails to
 /// decode stops its worker, and `next()` throws the error for the batch that needed it.
 public final class PrefetchLoader: @unchecked Sendable {
+    /// The training images.
     public let dataset: ImageDataset
+    /// Images per batch.
     public let batchSize: Int
+    /// The per-image augmentation.
     public let transform: TrainTransform
+    /// The run's seed: each image's draws are keyed by (seed, epoch, position).
     public let seed: UInt64
+    /// Background threads preparing batches (0: prepared on `next()`).
     public let workers: Int
+    /// Batches prepared ahead.
     public let depth: Int
 
     private let images: [AlignedBuffer]

@@ -6,8 +6,11 @@ import ViTKitImaging
 /// SVHN, cropped digits: `train_32x32.mat` (73 257 images) and `test_32x32.mat` (26 032), MATLAB v5 files with
 /// X (uint8, 32×32×3×N, column-major) and y (N labels 1…10, where 10 is the digit 0).
 public enum SVHN {
+    /// Per-channel mean of the training images.
     public static let mean: [Float] = [0.4376821, 0.4437697, 0.47280442]
+    /// Per-channel standard deviation of the training images.
     public static let std: [Float] = [0.19803012, 0.20101562, 0.19703614]
+    /// The digit names "0"…"9", in label order (the file's label 10 is digit 0).
     public static let classNames = (0...9).map { "\($0)" }
 
     /// Loads the train or test split from `directory`.

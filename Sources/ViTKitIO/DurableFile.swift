@@ -12,6 +12,8 @@ public enum DurableFile {
     /// VITKIT_TEST_WRITE_PAUSE_US), so that a `kill -9` can be sent while a file is half written.
     static let pauseMidWrite = UInt32(ProcessInfo.processInfo.environment["VITKIT_TEST_WRITE_PAUSE_US"] ?? "") ?? 0
 
+    /// Writes `data` to `path` so that a crash leaves the old file or the new one, never a part: a temporary file
+    /// beside it, flushed, then renamed over it.
     public static func write(_ data: Data, to path: String) throws {
         let tmp = temporaryPath(for: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

@@ -6,15 +6,19 @@ import ViTKitCore
 public struct MATFile {
     /// One numeric array as stored: column-major values of `dims`.
     public struct Array {
+        /// The variable's name.
         public var name: String
+        /// Its dimensions, in MATLAB's (column-major) order.
         public var dims: [Int]
         /// MATLAB class (mxCLASS: 6 double, 7 single, 8 int8, 9 uint8, … 15 uint64).
         public var classID: Int
         /// Storage type of `raw` (miTYPE: 1 int8, 2 uint8, 3 int16, 4 uint16, 5 int32, 6 uint32, 7 single,
         /// 9 double, 12 int64, 13 uint64), which may be narrower than the class.
         public var dataType: Int
+        /// The elements' bytes, as stored.
         public var raw: [UInt8]
 
+        /// Number of elements.
         public var count: Int { dims.reduce(1, *) }
 
         static let typeSizes = [1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8]
@@ -40,7 +44,9 @@ public struct MATFile {
         }
     }
 
+    /// The file read.
     public let path: String
+    /// The file's variables, by name.
     public private(set) var arrays: [String: Array] = [:]
 
     /// Reads every numeric array of the file at `path`.

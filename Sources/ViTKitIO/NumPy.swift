@@ -5,6 +5,7 @@ import ZIPFoundation
 /// NumPy's `.npy` arrays and `.npz` archives of them (a zip file of `<name>.npy` entries, stored or deflated),
 /// read as Float in C (row-major) order. Google's JAX ViT checkpoints are `.npz` files of float32 arrays.
 public enum NumPy {
+    /// A float32 array and its shape (the same type safetensors files use).
     public typealias Tensor = SafeTensors.Tensor
 
     /// Parses one `.npy` file: the magic `\x93NUMPY`, a version byte pair, the header length (2 bytes in version

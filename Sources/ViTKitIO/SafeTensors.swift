@@ -5,9 +5,13 @@ import ViTKitCore
 /// header naming each tensor's dtype, shape and byte range, then the raw little-endian data. F32 is written;
 /// F32, F16, BF16 and I64 (BatchNorm counters) are read (as Float).
 public enum SafeTensors {
+    /// A float32 tensor: its shape and row-major values.
     public struct Tensor: Sendable {
+        /// The size of each axis.
         public var shape: [Int]
+        /// The elements, row-major.
         public var values: [Float]
+        /// A tensor of this shape with these values.
         public init(shape: [Int], values: [Float]) { self.shape = shape; self.values = values }
 
         /// The tensor with its axes reordered (torch's `permute`): output axis i is input axis `order[i]`.

@@ -3,6 +3,7 @@ import ViTKitCore
 
 /// Regular files of a POSIX ustar / GNU tar archive (already decompressed).
 public enum Tar {
+    /// A regular file in the archive: its path and where its bytes lie in the archive's data.
     public struct Entry { public var path: String; public var range: Range<Int> }
 
     /// The archive's regular files, in order. `what` names it in errors.

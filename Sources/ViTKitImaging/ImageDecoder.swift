@@ -14,6 +14,7 @@ public final class ImageDecoder: @unchecked Sendable {
     private var file = GrowingBytes(), pixels = GrowingBytes(), planes = GrowingBytes()
     private var jpeg: tjhandle?
 
+    /// A decoder; it keeps its codec state between files, so keep one per thread.
     public init() {}
     deinit {
         if let jpeg { tjDestroy(jpeg) }
@@ -55,6 +56,7 @@ public final class ImageDecoder: @unchecked Sendable {
         return nil
     }
 
+    /// Decodes a JPEG (RGB or greyscale) as libjpeg-turbo does for Pillow; `what` names the file in errors.
     public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, what: String) throws -> PlanarImage {
         if jpeg == nil { jpeg = tjInitDecompress() }
         guard let handle = jpeg else { throw ViTKitError("\(what): TurboJPEG could not start") }

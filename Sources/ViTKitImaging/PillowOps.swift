@@ -262,7 +262,10 @@ public enum PillowOps {
 
 /// The six coefficients of Pillow's `Image.AFFINE` data (a, b, c, d, e, f): output → input coordinates.
 public struct AffineMatrix: Sendable, Equatable {
+    /// The affine map's coefficients, as Pillow's `Image.transform(AFFINE, data)`: a source pixel (a·x + b·y + c, d·x +
+    /// e·y + f) for each output pixel (x, y).
     public var a, b, c, d, e, f: Double
+    /// A map with these coefficients.
     public init(a: Double, b: Double, c: Double, d: Double, e: Double, f: Double) {
         self.a = a; self.b = b; self.c = c; self.d = d; self.e = e; self.f = f
     }

@@ -4,16 +4,22 @@ import ViTKitIO
 /// An 8-bit picture stored as `channels` planes of `height`×`width` bytes (the dataset layout, CIFAR's), in memory
 /// the caller owns. The augmentation ops read and write these views, so a training step allocates nothing.
 public struct PlanarImage {
+    /// The bytes, channel-planar [channels × height × width].
     public var pixels: UnsafeMutablePointer<UInt8>
+    /// The image's size and channel count.
     public let width: Int, height: Int, channels: Int
 
+    /// A view of `pixels` (not owned) as an image of this size.
     public init(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, channels: Int) {
         self.pixels = pixels; self.width = width; self.height = height; self.channels = channels
     }
 
+    /// Bytes per channel plane: width·height.
     public var plane: Int { width * height }
+    /// Bytes in all planes.
     public var count: Int { channels * width * height }
 
+    /// The first byte of channel `c`'s plane.
     @inline(__always) public func plane(_ c: Int) -> UnsafeMutablePointer<UInt8> { pixels + c * plane }
 
     /// Copies `other` (same shape) over this picture.

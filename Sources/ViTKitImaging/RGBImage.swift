@@ -5,6 +5,7 @@ import ViTKitIO
 
 /// An 8-bit RGB picture, rows top to bottom, read and written as PNG through libpng's simplified API.
 public struct RGBImage: Equatable {
+    /// The picture's size in pixels.
     public let width: Int, height: Int
     /// width·height·3 bytes, row-major, R G B.
     public var pixels: [UInt8]
@@ -17,6 +18,7 @@ public struct RGBImage: Equatable {
         for i in 0..<(width * height) { pixels[3 * i] = fill.0; pixels[3 * i + 1] = fill.1; pixels[3 * i + 2] = fill.2 }
     }
 
+    /// The (red, green, blue) pixel at column `x`, row `y`.
     public subscript(x: Int, y: Int) -> (UInt8, UInt8, UInt8) {
         get { let i = 3 * (y * width + x); return (pixels[i], pixels[i + 1], pixels[i + 2]) }
         set { let i = 3 * (y * width + x); pixels[i] = newValue.0; pixels[i + 1] = newValue.1; pixels[i + 2] = newValue.2 }

@@ -17,7 +17,9 @@ import ViTKitNN
 public enum GoogleViTWeights {
     /// What was loaded, and what was left at its init (name: why).
     public struct Report: Sendable {
+        /// The ViTKit tensors filled from the file.
         public var loaded: [String] = []
+        /// Tensors left at their init, with why (e.g. the head, for another class count).
         public var kept: [String: String] = [:]
     }
 

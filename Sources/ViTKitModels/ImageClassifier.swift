@@ -116,15 +116,19 @@ public enum ModelConfig: Sendable, Equatable {
     case vit(ViTConfig)
     case convMixer(ConvMixerConfig)
 
+    /// The config's name.
     public var name: String {
         switch self { case .vit(let c): return c.name; case .convMixer(let c): return c.name }
     }
+    /// Input width and height, in pixels.
     public var imgSize: Int {
         switch self { case .vit(let c): return c.imgSize; case .convMixer(let c): return c.imgSize }
     }
+    /// Input channels.
     public var inChans: Int {
         switch self { case .vit(let c): return c.inChans; case .convMixer(let c): return c.inChans }
     }
+    /// Outputs of the head.
     public var numClasses: Int {
         switch self { case .vit(let c): return c.numClasses; case .convMixer(let c): return c.numClasses }
     }

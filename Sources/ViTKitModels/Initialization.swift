@@ -6,8 +6,11 @@ import ViTKitNN
 
 /// Settings of the impulse optimisation used by `InitMode.impulse` (the defaults of `impulse_init`, osiriszjq/structured_init `timm/models/vision_transformer.py` L869-924).
 public struct InitOptions: Sendable, Equatable {
+    /// Impulse init: Adam iterations.
     public var impulseIterations = 10_000
+    /// Impulse init: Adam's learning rate.
     public var impulseLR: Float = 1e-4
+    /// Impulse init: iterations between column renormalisations.
     public var impulseRenormEvery = 100
     /// Optimise a fresh Q, K for every layer instead of once for all layers (the reference's default is once).
     public var impulsePerLayer = false
@@ -16,6 +19,7 @@ public struct InitOptions: Sendable, Equatable {
     /// The pseudo input for layers 1 and up (`pseudo_input2`); nil means the same as `impulseInput`. When it
     /// differs, layer 1 gets its own optimisation, which layers 2… share unless `impulsePerLayer`.
     public var impulseInput2: PseudoInput? = nil
+    /// The reference's defaults.
     public init() {}
 }
 

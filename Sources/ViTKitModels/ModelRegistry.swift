@@ -3,13 +3,18 @@ import ViTKitCore
 /// Changes to a named model, timm's `create_model(name, **kwargs)` overrides: each nil leaves the named config's
 /// value. Options of the other family are refused by name (a ViT has no kernel size, a ConvMixer no heads).
 public struct ModelOverrides: Sendable, Equatable {
+    /// Input size, patch size, width and depth (both families).
     public var imgSize: Int?, patchSize: Int?, embedDim: Int?, depth: Int?
     // ViT
+    /// ViT only: heads, MLP ratio, class token, register tokens, pooling.
     public var numHeads: Int?, mlpRatio: Double?, classToken: Bool?, regTokens: Int?, globalPool: GlobalPool?
+    /// ViT only: position embedding, whether it leaves out the prefix tokens, the head's norm.
     public var posEmbed: PosEmbedKind?, noEmbedClass: Bool?, fcNorm: Bool?
     // ConvMixer
+    /// ConvMixer only: filter width, spatial init, frozen filters, distinct filters.
     public var kernelSize: Int?, spatialInit: SpatialInit?, freezeSpatial: Bool?, spatialHeads: Int?
 
+    /// No overrides.
     public init() {}
 
     /// The option names (`--num-heads`, …) of the overrides set for the family that does not have them.

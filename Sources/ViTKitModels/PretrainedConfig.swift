@@ -15,6 +15,7 @@ public struct PretrainedConfig: Codable, Sendable, Equatable {
     public var inputSize: [Int]
     /// Per-channel mean and std of pixel/255.
     public var mean: [Float]
+    /// Per-channel standard deviation to normalise with.
     public var std: [Float]
     /// The eval resize's filter: `bicubic`, `bilinear`, … (`ResampleFilter`'s names, which are timm's).
     public var interpolation: String
@@ -27,6 +28,7 @@ public struct PretrainedConfig: Codable, Sendable, Equatable {
         case inputSize = "input_size", mean, std, interpolation, cropPct = "crop_pct", labelNames = "label_names"
     }
 
+    /// A config with these values (timm's names and meanings).
     public init(inputSize: [Int], mean: [Float], std: [Float], interpolation: String = "bicubic", cropPct: Double = 1,
                 labelNames: [String]? = nil) {
         self.inputSize = inputSize; self.mean = mean; self.std = std; self.interpolation = interpolation

@@ -21,37 +21,59 @@ public enum PosEmbedKind: String, Sendable, CaseIterable, Codable {
 
 /// Architecture of a VisionTransformer with timm's semantics and argument names.
 public struct ViTConfig: Sendable, Equatable, Codable {
+    /// The registered name (`small`, `vit_tiny_patch2_32`, …).
     public var name: String
+    /// Input width and height, in pixels.
     public var imgSize: Int
+    /// Patch width and height.
     public var patchSize: Int
+    /// Input channels.
     public var inChans = 3
+    /// Outputs of the head.
     public var numClasses: Int
+    /// Token width.
     public var embedDim: Int
+    /// Number of transformer blocks.
     public var depth: Int
+    /// Attention heads per block.
     public var numHeads: Int
+    /// MLP hidden width as a multiple of `embedDim`.
     public var mlpRatio: Double = 4
+    /// Whether qkv has a bias.
     public var qkvBias = true
+    /// Whether a class token leads the sequence.
     public var classToken = false
+    /// Register tokens after the class token.
     public var regTokens = 0
+    /// What the head reads: the class token or the mean of the patch tokens.
     public var globalPool = GlobalPool.avg
     /// Position embedding skips the prefix (class/register) tokens: added before they are concatenated.
     public var noEmbedClass = true
     /// LayerNorm after pooling instead of before it; nil means timm's default (true exactly for avg pooling).
     public var fcNorm: Bool? = nil
+    /// The position embedding: learned or fixed sin-cos.
     public var posEmbed = PosEmbedKind.sincos
+    /// LayerNorm's epsilon.
     public var normEps: Float = 1e-6
 
+    /// A config with these sizes and timm's defaults for the rest.
     public init(name: String, imgSize: Int, patchSize: Int, numClasses: Int = 10, embedDim: Int, depth: Int,
                 numHeads: Int) {
         self.name = name; self.imgSize = imgSize; self.patchSize = patchSize; self.numClasses = numClasses
         self.embedDim = embedDim; self.depth = depth; self.numHeads = numHeads
     }
 
+    /// Patches per side.
     public var gridSize: Int { imgSize / patchSize }
+    /// Patches per image.
     public var numPatches: Int { gridSize * gridSize }
+    /// Class and register tokens.
     public var numPrefixTokens: Int { (classToken ? 1 : 0) + regTokens }
+    /// Tokens per image: prefix and patches.
     public var numTokens: Int { numPatches + numPrefixTokens }
+    /// The MLP's hidden width.
     public var mlpHidden: Int { Int(Double(embedDim) * mlpRatio) }
+    /// Whether the head's norm sits after the pooling (timm's `fc_norm`, on by default with average pooling).
     public var useFcNorm: Bool { fcNorm ?? (globalPool == .avg) }
     /// Rows of the position embedding: timm's `embed_len`.
     public var posEmbedLen: Int { noEmbedClass ? numPatches : numTokens }

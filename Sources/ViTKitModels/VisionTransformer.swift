@@ -13,10 +13,15 @@ import ViTKitNN
 ///   pooled = avg over patch tokens, or token 0;  LN as `norm` (before pooling) or `fc_norm` (after)
 ///   logits = pooled Whᵀ + bh                           [B × C]
 public final class VisionTransformer: ImageClassifier {
+    /// The architecture.
     public let config: ViTConfig
+    /// Each tensor's name (timm's state_dict key), shape and offset in `params`.
     public let table: ParameterTable
+    /// Every parameter, flat, laid out by `table`.
     public let params: AlignedBuffer
+    /// The gradients of the last backward pass, laid out as `params`.
     public let grads: AlignedBuffer
+    /// The threads the kernels run on.
     public let pool: ThreadPool
     /// The fixed sin-cos position embedding [N × D], when config.posEmbed is .sincos.
     public let fixedPosEmbed: AlignedBuffer?
@@ -37,6 +42,7 @@ public final class VisionTransformer: ImageClassifier {
 
     package var acts: Activations?
 
+    /// A model of this architecture on `pool`, its parameters zero until `initialize`.
     public init(config: ViTConfig, pool: ThreadPool) throws {
         try config.validate()
         self.config = config
@@ -79,13 +85,19 @@ public final class VisionTransformer: ImageClassifier {
         }
     }
 
+    /// The config's name.
     public var name: String { config.name }
+    /// The architecture, as checkpoints record it.
     public var architecture: ModelConfig { .vit(config) }
+    /// Input channels.
     public var inChans: Int { config.inChans }
+    /// Input width and height, in pixels.
     public var imgSize: Int { config.imgSize }
+    /// Outputs of the head.
     public var numClasses: Int { config.numClasses }
     /// A ViT has no saved state besides its parameters.
     public let stateTable = ParameterTable()
+    /// No buffers besides the parameters (a ViT has no BatchNorm).
     public let state = AlignedBuffer(count: 0)
 
     /// Makes sure activation buffers exist for `batch` images (they are kept and reused for smaller batches).
@@ -240,5 +252,6 @@ public final class VisionTransformer: ImageClassifier {
         forward(images: images, batch: batch)
     }
 
+    /// Where the caller writes d(loss)/d(logits) [batch × classes] before `backward`.
     public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
 }

@@ -6,12 +6,15 @@ import ViTKitCore
 /// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do;
 /// frozen parameters (not `trainable`) are left out, as timm leaves out those without `requires_grad`.
 public final class AdamW {
+    /// torch.optim.AdamW's betas, eps and weight decay.
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// Updates made (t in the bias corrections).
     public package(set) var step = 0
+    /// The first and second moments (torch's `exp_avg`, `exp_avg_sq`), laid out as the parameters.
     public let m: AlignedBuffer, v: AlignedBuffer
     private let segments: [(range: Range<Int>, decays: Bool)]
 
+    /// An optimiser for the parameters `table` lays out, with zero moments.
     public init(table: ParameterTable, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
                 weightDecay: Float = 0.01) {
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay

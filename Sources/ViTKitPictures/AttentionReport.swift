@@ -7,6 +7,7 @@ import ViTKitModels
 /// What a trained ViT's heads do on one picture (`vitkit attention`): every layer's attention maps, each head's
 /// mean attention distance (averaged over more pictures when given), and the rollout of the average query.
 public struct AttentionReport {
+    /// The model's architecture.
     public let config: ViTConfig
     /// The picture at the model's input size, what the pictures are drawn on.
     public let picture: RGBImage
@@ -14,6 +15,7 @@ public struct AttentionReport {
     public let maps: [[Float]]
     /// [layer][head] in input pixels, averaged over `images` pictures.
     public let distances: [[Float]]
+    /// How many pictures the maps and distances are averaged over.
     public let images: Int
     /// The query patch the per-head pictures show (row-major over the grid).
     public let query: Int

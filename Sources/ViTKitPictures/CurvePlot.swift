@@ -9,7 +9,9 @@ import ViTKitNN
 public enum CurvePlot {
     /// One epoch's numbers, as the plot needs them.
     public struct Point: Sendable, Equatable {
+        /// The epoch (1-based), its training loss, and its evaluation when there was one.
         public var epoch: Int, trainLoss: Double, testLoss: Double?, testTop1: Double?
+        /// A point with these numbers.
         public init(epoch: Int, trainLoss: Double, testLoss: Double? = nil, testTop1: Double? = nil) {
             self.epoch = epoch; self.trainLoss = trainLoss; self.testLoss = testLoss; self.testTop1 = testTop1
         }

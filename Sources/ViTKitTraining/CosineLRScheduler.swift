@@ -11,8 +11,10 @@ import ViTKitPictures
 ///   t < warmup: lr = warmup_lr + t·(base − warmup_lr)/warmup
 ///   else:       lr = min_lr + ½(base − min_lr)(1 + cos(π·t/epochs)),  t the absolute epoch.
 public struct CosineLRScheduler: Sendable, Equatable {
+    /// timm's `--lr`, `--min-lr`, `--warmup-lr`, `--warmup-epochs` and `--epochs`.
     public var baseLR: Double, minLR: Double, warmupLR: Double, warmupEpochs: Int, epochs: Int
 
+    /// A schedule with these settings.
     public init(baseLR: Double, minLR: Double = 1e-6, warmupLR: Double = 1e-5, warmupEpochs: Int, epochs: Int) {
         self.baseLR = baseLR; self.minLR = minLR; self.warmupLR = warmupLR
         self.warmupEpochs = warmupEpochs; self.epochs = epochs

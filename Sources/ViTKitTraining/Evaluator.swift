@@ -8,9 +8,13 @@ import ViTKitPictures
 
 /// Loss (plain cross-entropy, no smoothing) and top-1/top-5 accuracy of a model on a dataset.
 public struct Evaluation: Sendable, Equatable {
+    /// Mean cross-entropy over the images.
     public var loss: Double
+    /// Top-1 accuracy, in percent.
     public var top1: Double
+    /// Top-5 accuracy, in percent.
     public var top5: Double
+    /// Images evaluated.
     public var count: Int
 }
 

@@ -11,18 +11,29 @@ import ViTKitPictures
 /// gradient-norm clipping at 3, label smoothing 0.1, horizontal flips with probability 0.5, RandAugment
 /// `rand-m9-mstd0.5-inc1`, crop scale and ratio (1, 1) (no crop), seed 42.
 public struct TrainOptions: Sendable {
+    /// Epochs to train.
     public var epochs = 200
+    /// Images per step (full batches only).
     public var batchSize = 512
+    /// Peak learning rate, after warmup.
     public var lr = 1e-3
+    /// Learning rate the cosine ends at.
     public var minLR = 1e-6
+    /// Learning rate of the first warmup epoch.
     public var warmupLR = 1e-5
+    /// Epochs of linear warmup.
     public var warmupEpochs = 10
+    /// AdamW's decoupled weight decay.
     public var weightDecay = 0.01
+    /// AdamW's epsilon.
     public var optEps = 1e-3
+    /// AdamW's β₁.
     public var beta1 = 0.9
+    /// AdamW's β₂.
     public var beta2 = 0.999
     /// Global gradient-norm clip; 0 turns clipping off.
     public var clipGrad = 3.0
+    /// Label smoothing of the cross-entropy.
     public var smoothing = 0.1
     /// Probability of a horizontal flip per training image.
     public var hflip = 0.5
@@ -30,6 +41,7 @@ public struct TrainOptions: Sendable {
     public var autoAugment: String? = "rand-m9-mstd0.5-inc1"
     /// RandomResizedCrop area fraction and aspect-ratio ranges; (1, 1) and (1, 1) mean no crop.
     public var scale = (1.0, 1.0)
+    /// RandomResizedCrop's aspect-ratio range.
     public var ratio = (1.0, 1.0)
     /// Interpolation of the crop's resize and of RandAugment's geometric ops; nil = bilinear or bicubic at random.
     public var trainInterpolation: ResampleFilter? = nil
@@ -41,12 +53,14 @@ public struct TrainOptions: Sendable {
     public var mixup = Mixup()
     /// Random erasing on each normalised training image, before mixup (off by default).
     public var erasing = RandomErasing(prob: 0)
+    /// The run's seed: the init, shuffles and augmentation draws all follow from it.
     public var seed: UInt64 = 42
     /// Evaluate every N epochs, and after the last one.
     public var evalEvery = 1
     /// Folder for summary.csv and checkpoints; nil writes nothing.
     public var outputDir: String? = nil
 
+    /// The paper's recipe.
     public init() {}
 
     /// The per-image transform for a dataset with this `mean` (RandAugment fills with it).
@@ -72,6 +86,7 @@ public struct TrainOptions: Sendable {
                 "recount": "\(erasing.count)", "seed": "\(seed)", "eval_every": "\(evalEvery)", "workers": "\(workers)"]
     }
 
+    /// The learning-rate schedule these options give.
     public var scheduler: CosineLRScheduler {
         CosineLRScheduler(baseLR: lr, minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs, epochs: epochs)
     }
@@ -79,11 +94,17 @@ public struct TrainOptions: Sendable {
 
 /// What one epoch measured.
 public struct EpochStats: Codable, Sendable, Equatable {
+    /// The epoch, 1-based.
     public var epoch: Int
+    /// The learning rate it trained with.
     public var lr: Double
+    /// Mean training loss over its steps.
     public var trainLoss: Double
+    /// Evaluation loss, when it was evaluated.
     public var testLoss: Double?
+    /// Evaluation top-1, in percent.
     public var testTop1: Double?
+    /// Evaluation top-5, in percent.
     public var testTop5: Double?
     /// The training part of the epoch.
     public var seconds: Double

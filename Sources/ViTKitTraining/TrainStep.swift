@@ -11,7 +11,9 @@ import ViTKitNN
 /// their last good values; the caller decides what to do (`Trainer` stops with the last good checkpoint).
 /// A custom loop calls a `TrainStep` on its own batches (Examples/CustomLoop).
 public final class TrainStep {
+    /// The model the step trains.
     public let model: any ImageClassifier
+    /// The optimiser that updates it.
     public let optimizer: AdamW
     /// Global gradient-norm clip (torch's `clip_grad_norm_`); 0 turns clipping off.
     public var clipGrad: Float
@@ -20,6 +22,7 @@ public final class TrainStep {
     /// Runs on the gradients between backward and clipping (none by default).
     public var gradientHook: ((AlignedBuffer) -> Void)?
 
+    /// A step for `model` with `optimizer`; `clipGrad` 0 turns clipping off.
     public init(model: any ImageClassifier, optimizer: AdamW, clipGrad: Float = 0, smoothing: Float = 0) {
         self.model = model; self.optimizer = optimizer; self.clipGrad = clipGrad; self.smoothing = smoothing
     }

@@ -12,8 +12,11 @@ import ViTKitPictures
 /// (forward, loss, backward, gradient hook, clipping, AdamW) per batch; after each epoch the evaluation, and the
 /// observers: the log line and progress, and with an output folder summary.csv, curves.png and the checkpoints.
 public final class Trainer {
+    /// The model trained.
     public let model: any ImageClassifier
+    /// The recipe.
     public let options: TrainOptions
+    /// AdamW, over the model's parameters.
     public let optimizer: AdamW
     /// The step each batch takes; its `gradientHook` is where a data-parallel run reduces gradients.
     public let step: TrainStep
@@ -24,6 +27,7 @@ public final class Trainer {
     /// Observers called after the built-in ones (progress and log, then, with an output folder, summary.csv,
     /// curves.png and the checkpoints).
     public var observers: [TrainingObserver] = []
+    /// Every epoch's numbers so far, a resumed run's earlier ones included.
     public private(set) var history: [EpochStats] = []
     /// The run's settings: written as `args.yaml` in the output folder when `fit` starts, recorded in every
     /// checkpoint and in the training state. By default the model's and the options'; a caller adds its own
@@ -41,6 +45,7 @@ public final class Trainer {
     /// Best evaluation top-1 so far (what `model_best` holds).
     public private(set) var bestTop1: Double?
 
+    /// A trainer for `model` with these options (the model keeps its current weights).
     public init(model: any ImageClassifier, options: TrainOptions) {
         self.model = model
         self.options = options
@@ -50,9 +55,11 @@ public final class Trainer {
         step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing))
     }
 
+    /// `last.safetensors` in the output folder, or nil without one.
     public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
     /// The file `--resume` reads: weights, optimizer moments and training state, replaced in one step per epoch.
     public var trainingStatePath: String? { options.outputDir.map { Self.trainingStatePath(in: $0) } }
+    /// The training-state file in folder `dir`.
     public static func trainingStatePath(in dir: String) -> String { (dir as NSString).appendingPathComponent("train_state.safetensors") }
     /// What `--resume X` reads: X's `train_state.safetensors` when X is a folder, else X itself.
     public static func trainingStatePath(for resume: String) -> String {

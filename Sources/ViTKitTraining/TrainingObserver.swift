@@ -17,8 +17,11 @@ public protocol TrainingObserver: AnyObject {
 }
 
 extension TrainingObserver {
+    /// Does nothing.
     public func fitWillStart(_ trainer: Trainer) throws {}
+    /// Does nothing.
     public func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws {}
+    /// Does nothing.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {}
 }
 
@@ -27,8 +30,10 @@ public final class ProgressObserver: TrainingObserver {
     let log: (String) -> Void, show: ((String) -> Void)?
     private var started = Date()
 
+    /// Prints epoch lines with `log` and, when `show` is given, a live line with rate and ETA.
     public init(log: @escaping (String) -> Void, show: ((String) -> Void)?) { self.log = log; self.show = show }
 
+    /// Shows the live line.
     public func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws {
         guard let show else { return }
         let epochs = trainer.options.epochs
@@ -38,20 +43,25 @@ public final class ProgressObserver: TrainingObserver {
                     imagesPerSecond, Trainer.duration(eta)))
     }
 
+    /// Logs the epoch's line.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws { log(Trainer.line(stats)) }
 }
 
 /// timm's `summary.csv` in the output folder: a header, then a row per epoch. A resumed run rewrites the rows it
 /// resumes from: the saved history is the record, whatever a stop between two writes left in the file.
 public final class SummaryCSV: TrainingObserver {
+    /// The CSV file.
     public let path: String
+    /// `summary.csv` in `folder`.
     public init(folder: String) { path = (folder as NSString).appendingPathComponent("summary.csv") }
 
+    /// Writes the header, or keeps the rows of the epochs a resumed run already has.
     public func fitWillStart(_ trainer: Trainer) throws {
         try DurableFile.write(Data("epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n".utf8), to: path)
         for s in trainer.history { try append(s) }
     }
 
+    /// Appends the epoch's row.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws { try append(stats) }
 
     private func append(_ s: EpochStats) throws {
@@ -64,9 +74,12 @@ public final class SummaryCSV: TrainingObserver {
 
 /// `curves.png` in the output folder, redrawn after each epoch.
 public final class CurvesPNG: TrainingObserver {
+    /// The picture file.
     public let path: String
+    /// `curves.png` in `folder`.
     public init(folder: String) { path = (folder as NSString).appendingPathComponent("curves.png") }
 
+    /// Redraws the curves with every epoch so far.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {
         try CurvePlot.render(trainer.history.map(\.curvePoint)).writePNG(to: path)
     }
@@ -76,9 +89,12 @@ public final class CurvesPNG: TrainingObserver {
 /// `last.safetensors`, and `model_best.safetensors` when the top-1 improved; each with the trainer's metadata
 /// and pretrained config.
 public final class CheckpointWriter: TrainingObserver {
+    /// The output folder.
     public let folder: String
+    /// Checkpoints in `folder`.
     public init(folder: String) { self.folder = folder }
 
+    /// Writes the training state and `last`, and `model_best` when `improved`.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {
         let meta = trainer.runMetadata.merging(["epoch": "\(stats.epoch)"]) { $1 }
         try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: TrainingState(

@@ -63,6 +63,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var optimizerStep: Int
     /// Best evaluation top-1 so far (what `model_best` holds).
     public var bestTop1: Double?
+    /// Every epoch's numbers so far.
     public var history: [EpochStats]
     /// The run's configuration (`RunConfiguration.arguments`), to report what a resumed command changes.
     public var settings: [String: String]

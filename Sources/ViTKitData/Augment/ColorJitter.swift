@@ -6,12 +6,15 @@ import ViTKitImaging
 /// [max(0, 1 − v), 1 + v], the three adjustments (Pillow's ImageEnhance Brightness, Contrast, Color) applied in a
 /// random order. timm uses it (0.4 each by default) when RandAugment is off. Hue is not supported.
 public struct ColorJitter: Sendable, Equatable {
+    /// Strength of each adjustment: a factor drawn from [max(0, 1 − s), 1 + s]; 0 leaves it off.
     public var brightness: Double, contrast: Double, saturation: Double
 
+    /// Colour jitter with these strengths.
     public init(brightness: Double, contrast: Double, saturation: Double) {
         self.brightness = brightness; self.contrast = contrast; self.saturation = saturation
     }
 
+    /// Whether any adjustment is on.
     public var active: Bool { brightness > 0 || contrast > 0 || saturation > 0 }
 
     /// Applies the adjustment `k` (0 brightness, 1 contrast, 2 saturation) with `factor`.

@@ -9,12 +9,18 @@ import ViTKitImaging
 /// λ ~ Beta(α_cutmix), then λ = 1 − box area / image area). Targets become
 /// λ·smooth(onehot(y)) + (1−λ)·smooth(onehot(y_rev)), smooth(t) = t·(1−s) + s/C, for the soft-target cross-entropy.
 public struct Mixup: Sendable, Equatable {
+    /// Mixup's Beta(α, α) parameter (timm's `--mixup`); 0 turns mixup off.
     public var mixupAlpha: Double = 0
+    /// CutMix's Beta(α, α) parameter (timm's `--cutmix`); 0 turns cutmix off.
     public var cutmixAlpha: Double = 0
+    /// Probability of mixing a batch at all (`--mixup-prob`).
     public var prob: Double = 1
+    /// Probability of cutmix rather than mixup when both are on (`--mixup-switch-prob`).
     public var switchProb: Double = 0.5
+    /// Label smoothing of the mixed targets.
     public var smoothing: Double = 0.1
 
+    /// Mixup/cutmix with timm's parameters.
     public init(mixupAlpha: Double = 0, cutmixAlpha: Double = 0, prob: Double = 1, switchProb: Double = 0.5,
                 smoothing: Double = 0.1) {
         self.mixupAlpha = mixupAlpha; self.cutmixAlpha = cutmixAlpha; self.prob = prob; self.switchProb = switchProb
@@ -26,9 +32,13 @@ public struct Mixup: Sendable, Equatable {
 
     /// One batch's draw: λ, and the cutmix box (top, bottom, left, right; half-open) or nil for mixup.
     public struct Draw: Equatable {
+        /// The weight of each image's own label (1 when the batch is left alone).
         public var lam: Double
+        /// CutMix's pasted box, in pixels (bottom and right exclusive); nil for mixup.
         public var box: (top: Int, bottom: Int, left: Int, right: Int)?
+        /// A draw with this λ and box.
         public init(lam: Double, box: (top: Int, bottom: Int, left: Int, right: Int)?) { self.lam = lam; self.box = box }
+        /// Equal λ and equal boxes.
         public static func == (a: Draw, b: Draw) -> Bool {
             a.lam == b.lam && a.box?.top == b.box?.top && a.box?.bottom == b.box?.bottom && a.box?.left == b.box?.left
                 && a.box?.right == b.box?.right

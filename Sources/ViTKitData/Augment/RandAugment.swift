@@ -35,12 +35,19 @@ public struct RandAugment: Sendable, Equatable {
         static let all = allCases
     }
 
+    /// The timm config string it was parsed from (`rand-m9-mstd0.5-inc1`).
     public var config: String
+    /// Magnitude `m` of each op, out of `magnitudeMax`.
     public var magnitude: Double = 10
+    /// Standard deviation of the magnitude's per-op noise (`mstd`); 0 for none.
     public var magnitudeStd: Double = 0
+    /// Upper clip of a noisy magnitude (`mmax`).
     public var magnitudeMax: Double = 10
+    /// Ops applied per image (`n`).
     public var layers = 2
+    /// Probability each chosen op is applied (`p`).
     public var prob = 0.5
+    /// Whether the ops use timm's increasing-magnitude variants (`inc1`).
     public var increasing = false
     /// Fill colour of geometric ops, per channel (timm: round(255 · mean)).
     public var fill: [UInt8]

@@ -8,17 +8,26 @@ import ViTKitImaging
 /// (up to 10 tries to fit), are filled with per-pixel N(0, 1) noise (`pixel`), one N(0, 1) colour per channel
 /// (`rand`) or zeros (`const`).
 public struct RandomErasing: Sendable, Equatable {
+    /// What fills an erased box, as timm's `--remode`: per-pixel normal noise, one normal colour per channel, or zeros.
     public enum Mode: String, Sendable, CaseIterable { case pixel, rand, const }
 
+    /// Probability of erasing an image (`--reprob`).
     public var prob: Double
+    /// What fills the box (`--remode`).
     public var mode: Mode
+    /// Most boxes per image (`--recount`).
     public var count = 1
+    /// Smallest box area, as a share of the image.
     public var minArea = 0.02
+    /// Largest box area, as a share of the image.
     public var maxArea = 1.0 / 3
+    /// Smallest aspect ratio of a box (the largest is its inverse).
     public var minAspect = 0.3
 
+    /// Random erasing with timm's defaults for the areas and aspect ratios.
     public init(prob: Double, mode: Mode = .pixel, count: Int = 1) { self.prob = prob; self.mode = mode; self.count = count }
 
+    /// Whether any image can be erased.
     public var active: Bool { prob > 0 }
 
     /// Erases in place (no allocation: it runs inside training steps); returns how many rectangles it filled.

@@ -2,11 +2,14 @@
 /// aspect ratio (log-uniform in `ratio`), found in up to 10 tries (else the centre crop nearest the ratio range),
 /// resized to the output size with Pillow's resize. Scale and ratio (1, 1) on a square picture is the identity.
 public struct RandomResizedCrop: Sendable, Equatable {
+    /// Range of the crop's area, as a share of the image (timm's `--scale`).
     public var scaleMin: Double, scaleMax: Double
+    /// Range of the crop's aspect ratio (timm's `--ratio`).
     public var ratioMin: Double, ratioMax: Double
     /// nil: bilinear or bicubic at random per picture (timm's 'random').
     public var interpolation: ResampleFilter?
 
+    /// A crop with these ranges; `interpolation` nil picks bilinear or bicubic at random, as timm's `random`.
     public init(scale: (Double, Double) = (0.08, 1), ratio: (Double, Double) = (3.0 / 4, 4.0 / 3),
                 interpolation: ResampleFilter? = nil) {
         scaleMin = scale.0; scaleMax = scale.1; ratioMin = ratio.0; ratioMax = ratio.1

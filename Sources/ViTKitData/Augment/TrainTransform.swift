@@ -10,11 +10,14 @@ public struct TrainTransform: Sendable, Equatable {
     /// `--scale 1 1 --ratio 1 1`) and brings any other to the output's size as torchvision would: the centre square,
     /// resized.
     public var crop: RandomResizedCrop
+    /// Probability of a horizontal flip.
     public var hflip: Double
+    /// RandAugment, or nil (then colour jitter applies).
     public var randAugment: RandAugment?
     /// Used only when `randAugment` is nil, as in timm.
     public var colorJitter: ColorJitter?
 
+    /// A transform from its parts; the defaults do nothing but the flip.
     public init(crop: RandomResizedCrop = RandomResizedCrop(scale: (1, 1), ratio: (1, 1)), hflip: Double = 0.5,
                 randAugment: RandAugment? = nil, colorJitter: ColorJitter? = nil) {
         self.crop = crop; self.hflip = hflip; self.randAugment = randAugment; self.colorJitter = colorJitter
@@ -32,6 +35,7 @@ public struct TrainTransform: Sendable, Equatable {
         private var cropBytes = GrowingBytes()
         private(set) var resize: ResizeWorkspace
 
+        /// Scratch for images of `channels` × `size` × `size`.
         public init(channels: Int, size: Int) {
             self.channels = channels; self.size = size
             let n = channels * size * size

@@ -14,13 +14,19 @@ import ViTKitNN
 ///              x = BN2(GELU(r W_pwᵀ + b))                                [R × C]    blocks.i.{1,3}
 ///   logits = mean over the N rows of each image, then · W_headᵀ + b       [B × classes]
 public final class ConvMixer: ImageClassifier {
+    /// The architecture.
     public let config: ConvMixerConfig
+    /// Each trainable tensor's name (timm's state_dict key), shape and offset in `params`.
     public let table: ParameterTable
+    /// Every parameter, flat, laid out by `table`.
     public let params: AlignedBuffer
+    /// The gradients of the last backward pass, laid out as `params`.
     public let grads: AlignedBuffer
     /// BatchNorm running statistics (`running_mean`, `running_var`, `num_batches_tracked`), saved with the weights.
     public let stateTable: ParameterTable
+    /// The BatchNorm buffers, laid out by `stateTable`.
     public let state: AlignedBuffer
+    /// The threads the kernels run on.
     public let pool: ThreadPool
 
     struct Norm { var w = 0, b = 0, runningMean = 0, runningVar = 0, batches = 0, index = 0 }
@@ -40,6 +46,7 @@ public final class ConvMixer: ImageClassifier {
     let bnPartials: UnsafeMutablePointer<Double>, bnCoefficients: AlignedBuffer
     var acts: ConvMixerActivations?
 
+    /// A model of this architecture on `pool`, its parameters zero until `initialize`.
     public init(config: ConvMixerConfig, pool: ThreadPool) throws {
         try config.validate()
         self.config = config
@@ -84,10 +91,15 @@ public final class ConvMixer: ImageClassifier {
 
     deinit { bnPartials.deallocate() }
 
+    /// The config's name (`convmixer_256_8`, …).
     public var name: String { config.name }
+    /// Input channels.
     public var inChans: Int { config.inChans }
+    /// Input width and height, in pixels.
     public var imgSize: Int { config.imgSize }
+    /// Outputs of the head.
     public var numClasses: Int { config.numClasses }
+    /// The architecture, as checkpoints record it.
     public var architecture: ModelConfig { .convMixer(config) }
 
     /// Makes sure activation buffers exist for `batch` images (kept and reused for smaller batches).
@@ -260,6 +272,7 @@ public final class ConvMixer: ImageClassifier {
         forward(images: images, batch: batch, training: true)
     }
 
+    /// Where the caller writes d(loss)/d(logits) [batch × classes] before `backward`.
     public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
 }
 

@@ -6,13 +6,21 @@ import ViTKitNN
 /// Architecture of a ConvMixer with timm's semantics and names (`dim`, `depth`, `kernel_size`, `patch_size`), plus
 /// the reference's spatial-filter settings (`init`, `trainable`, `num_heads`).
 public struct ConvMixerConfig: Sendable, Equatable, Codable {
+    /// The registered name (timm's, with the CIFAR variants).
     public var name: String
+    /// Input width and height, in pixels.
     public var imgSize: Int
+    /// The stem's patch size and stride.
     public var patchSize: Int
+    /// Input channels.
     public var inChans = 3
+    /// Outputs of the head.
     public var numClasses: Int
+    /// Channels (timm's `dim`).
     public var dim: Int
+    /// Number of blocks.
     public var depth: Int
+    /// Width of the depthwise filters.
     public var kernelSize: Int
     /// How the depthwise filters start (`softmax` also reparametrises them in the forward pass).
     public var spatialInit: SpatialInit = .random
@@ -23,15 +31,19 @@ public struct ConvMixerConfig: Sendable, Equatable, Codable {
     public var spatialHeads = 0
     /// Seeds the draw of which filter each channel uses when `spatialHeads` is below `dim`.
     public var choiceSeed: UInt64 = 0
+    /// BatchNorm's epsilon.
     public var bnEps: Float = 1e-5
+    /// BatchNorm's running-statistics momentum.
     public var bnMomentum: Float = 0.1
 
+    /// A config with these sizes; the spatial init defaults to `random` (PyTorch's) with trainable filters.
     public init(name: String, imgSize: Int = 32, patchSize: Int, numClasses: Int = 10, dim: Int, depth: Int, kernelSize: Int,
                 spatialInit: SpatialInit = .random, trainableSpatial: Bool = true) {
         self.name = name; self.imgSize = imgSize; self.patchSize = patchSize; self.numClasses = numClasses; self.dim = dim
         self.depth = depth; self.kernelSize = kernelSize; self.spatialInit = spatialInit; self.trainableSpatial = trainableSpatial
     }
 
+    /// Pixels per side after the stem.
     public var gridSize: Int { imgSize / patchSize }
     /// Distinct depthwise filters per block.
     public var filterCount: Int { spatialHeads < 1 || spatialHeads > dim ? dim : spatialHeads }

@@ -15,6 +15,7 @@ public enum SpatialInit: Sendable, Equatable, Codable, CustomStringConvertible {
     /// A Gaussian bump exp(−½·d²/σ²) around a random tap, all filters then divided by √(mean_c(Σw²)·k).
     case gaussian(variance: Double)
 
+    /// The forms `init(parsing:)` accepts, for messages.
     public static let validForms = "random, softmax, impulse (= box1), box<n> (e.g. box9), gau<σ²> (e.g. gau1)"
 
     /// Parses `random`, `softmax`, `impulse`, `box9`, `gau0.5`, …
@@ -34,6 +35,7 @@ public enum SpatialInit: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The form `init(parsing:)` reads back.
     public var description: String {
         switch self {
         case .random: return "random"
@@ -43,7 +45,9 @@ public enum SpatialInit: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Decodes the form `description` writes.
     public init(from decoder: Decoder) throws { try self.init(parsing: try decoder.singleValueContainer().decode(String.self)) }
+    /// Encodes as the `description` string.
     public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
 
     /// Checks that the init can make a k×k filter.

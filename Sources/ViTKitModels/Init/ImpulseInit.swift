@@ -11,14 +11,19 @@ import ViTKitNN
 /// Adam (lr 1e-4), full batch; every `renormEvery` iterations (before the step, Adam state kept) every column of
 /// each Q_h and of each K_h is rescaled to the initial mean column norm of Q.
 public struct ImpulseInit {
+    /// The optimisation's settings (the reference's defaults).
     public struct Options: Sendable, Equatable {
         /// Window size K (offsets in −K/2…K/2 along each axis).
         public var kernel: Int
+        /// Adam iterations.
         public var iterations = 10_000
+        /// Adam's learning rate.
         public var lr: Float = 1e-4
+        /// Iterations between column renormalisations.
         public var renormEvery = 100
         /// What X is LayerNorm of (the reference's default: the sin-cos position embedding).
         public var pseudoInput = PseudoInput.P
+        /// The defaults for a `kernel` × `kernel` window.
         public init(kernel: Int) { self.kernel = kernel }
     }
 
@@ -38,16 +43,21 @@ public struct ImpulseInit {
         public var targetMass: [Float]
         /// Per head: share of rows with a target whose argmax is the target.
         public var argmaxOnTarget: [Float]
+        /// Wall-clock seconds the optimisation took.
         public var seconds: Double
         /// The model layers that received this Q, K (set by `VisionTransformer.initialize`).
         public var layers = 0...0
     }
 
+    /// Patch-grid side, model width and head count the Q, K are made for.
     public let grid: Int, dim: Int, heads: Int
+    /// The optimisation's settings.
     public let options: Options
     var headDim: Int { dim / heads }
     var tokens: Int { grid * grid }
 
+    /// An optimisation for a `grid` × `grid` patch grid, `dim` wide with `heads` heads; throws for a window larger than
+    /// the grid allows, a `dim` not divisible by `heads` and by 4, or bad settings.
     public init(grid: Int, dim: Int, heads: Int, options: Options) throws {
         if options.kernel < 1 { throw ViTKitError("impulse kernel size must be at least 1, got \(options.kernel)") }
         if options.kernel > 2 * grid - 1 {

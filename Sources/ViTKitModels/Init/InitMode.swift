@@ -15,6 +15,7 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
     /// Q/K from the impulse optimisation with a K×K window; the rest as `skip`.
     case impulse(kernel: Int)
 
+    /// The forms `init(parsing:)` accepts, for messages.
     public static let validForms = "timm, skip, mimetic<alpha>_<beta> (e.g. mimetic0.7_0.7), impulse<K> (e.g. impulse3)"
 
     /// Parses `timm`, `skip`, `mimetic0.7_0.7`, `impulse3`, …
@@ -38,6 +39,7 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The form `init(parsing:)` reads back (`mimetic0.7_0.7`, `impulse3`, …).
     public var description: String {
         switch self {
         case .timm: return "timm"

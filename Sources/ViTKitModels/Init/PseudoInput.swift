@@ -17,8 +17,10 @@ public enum PseudoInput: String, Sendable, Equatable, CaseIterable, CustomString
     /// The position embedding plus the truncated-normal noise of `G`.
     case B
 
+    /// The one-letter name.
     public var description: String { rawValue }
 
+    /// The names with what each means, for messages.
     public static let validForms = "P (sin-cos position embedding), U (uniform noise), G (Gaussian noise), "
         + "A (P + U), B (P + G)"
 
