@@ -27,18 +27,21 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libpng's full API reports errors by longjmp, which only C code may catch
         .target(name: "CImageCodecs", dependencies: ["CPNG"]),
+        // Open MPI loaded at run time (dlopen): builds without MPI, joins an mpirun job when started by one
+        .target(name: "CMPILoader", linkerSettings: [.linkedLibrary("dl")]),
         // one module per concern; their imports form a graph without cycles (README: "Modules")
         .target(name: "ViTKitCore", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "ViTKitNN", dependencies: ["ViTKitCore", "CBLAS"], swiftSettings: fast),
+        .target(name: "ViTKitDistributed", dependencies: ["ViTKitCore", "CMPILoader"], swiftSettings: fast),
         .target(name: "ViTKitIO", dependencies: ["ViTKitCore", "CSystemZlib", "COpenSSL", "ZIPFoundation"], swiftSettings: fast),
         .target(name: "ViTKitImaging", dependencies: ["ViTKitCore", "ViTKitIO", "CPNG", "CImageCodecs", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "ViTKitData", dependencies: ["ViTKitCore", "ViTKitIO", "ViTKitImaging"], swiftSettings: fast),
         .target(name: "ViTKitModels", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "CBLAS"], swiftSettings: fast),
         .target(name: "ViTKitPictures", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitModels"], swiftSettings: fast),
         .target(name: "ViTKitTraining", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
-                                                       "ViTKitModels", "ViTKitPictures"], swiftSettings: fast),
+                                                       "ViTKitModels", "ViTKitPictures", "ViTKitDistributed"], swiftSettings: fast),
         .target(name: "ViTKit", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData", "ViTKitModels",
-                                               "ViTKitPictures", "ViTKitTraining"], swiftSettings: fast),
+                                               "ViTKitPictures", "ViTKitTraining", "ViTKitDistributed"], swiftSettings: fast),
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(name: "CustomLoop", dependencies: ["ViTKit"], path: "Examples/CustomLoop", swiftSettings: fast),
         .executableTarget(name: "PredictWithTimm", dependencies: ["ViTKit"], path: "Examples/PredictWithTimm", swiftSettings: fast),
         .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
-                                                     "ViTKitModels", "ViTKitPictures", "ViTKitTraining", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],
+                                                     "ViTKitModels", "ViTKitPictures", "ViTKitTraining", "ViTKitDistributed", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],
                     swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

@@ -8,9 +8,11 @@
 //   ViTKitData      datasets, augmentation, the loaders
 //   ViTKitModels    ViT, ConvMixer, their inits, checkpoints and their mapping to models
 //   ViTKitPictures  attention pictures and analysis, charts (curves.png, distance.png)
-//   ViTKitTraining  schedules, evaluation, the training loop, the training state
+//   ViTKitTraining  schedules, evaluation, the training step and loop, the training state, data parallelism
+//   ViTKitDistributed  the processes of a run (Open MPI, loaded at run time) and their collectives
 @_exported import ViTKitCore
 @_exported import ViTKitData
+@_exported import ViTKitDistributed
 @_exported import ViTKitIO
 @_exported import ViTKitImaging
 @_exported import ViTKitModels

@@ -8,7 +8,12 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time training steps (forward, loss, backward, AdamW) of a ViT or ConvMixer on a fixed random batch.",
-        discussion: "Prints: vitkit train config=… batch=… threads=… img_per_s=<median> step_ms=<min>/<median>/<max> peak_rss_mib=… params=…")
+        discussion: """
+        Prints: vitkit train config=… batch=… threads=… img_per_s=<median> step_ms=<min>/<median>/<max> peak_rss_mib=… params=…
+        Under mpirun each step also averages the gradients across the processes, as training does, and the line
+        adds ranks=N, img_per_s over all ranks, and the gradient all-reduce's median time, its bus bandwidth
+        (2(N−1)/N × bytes / time, as NCCL's tests report it) and its share of the step.
+        """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
@@ -34,6 +39,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let world = try Communicator.world()
+        if world.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
+        defer { world.finalize() }
         try runOrExit {
             let config = try model.architecture(numClasses: numClasses)
             let pool = ThreadPool(threads: threadOptions.threads)
@@ -56,6 +64,8 @@ struct BenchCommand: ParsableCommand {
                 return l
             }
             defer { loader?.stop() }
+            let parallel = DataParallel(communicator: world)
+            var reduceTimes: [Double] = []
             func step() {
                 if let loader {
                     let b = try! loader.next()  // pictures in memory: nothing to decode, nothing can fail
@@ -64,9 +74,15 @@ struct BenchCommand: ParsableCommand {
                 } else {
                     _ = vit.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: 0.1)
                 }
+                if world.size > 1 {
+                    let r0 = DispatchTime.now().uptimeNanoseconds
+                    _ = parallel.reduce(gradients: vit.grads, loss: 0)
+                    reduceTimes.append(Double(DispatchTime.now().uptimeNanoseconds - r0) / 1e9)
+                }
                 opt.update(pool, params: vit.params, grads: vit.grads, lr: 1e-3)
             }
             for _ in 0..<warmup { step() }
+            reduceTimes.removeAll(keepingCapacity: true)
             let profiler = profile ? LayerProfiler() : nil
             LayerProfiler.active = profiler
             var times: [Double] = []
@@ -79,12 +95,18 @@ struct BenchCommand: ParsableCommand {
             LayerProfiler.active = nil
             let sorted = times.sorted(), mid = sorted.count / 2
             let med = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2  // as statistics.median
+            var parallelText = ""
+            if world.size > 1 {
+                let r = reduceTimes.sorted()[reduceTimes.count / 2], bytes = Double(vit.grads.count * 4), n = Double(world.size)
+                parallelText = String(format: " ranks=%d global_img_per_s=%.1f allreduce_ms=%.2f allreduce_bus_gbps=%.2f allreduce_share=%.3f grad_mib=%.1f",
+                                      world.size, n * Double(batch) / med, r * 1e3, 2 * (n - 1) / n * bytes / r / 1e9, r / med, bytes / 1048576)
+            }
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             print(String(format: "vitkit train config=%@ batch=%d threads=%d img_per_s=%.1f step_ms=%.0f/%.0f/%.0f peak_rss_mib=%.0f params=%d",
                          config.name, batch, pool.threadCount, Double(batch) / med, sorted.first! * 1e3, med * 1e3,
                          sorted.last! * 1e3, Double(usage.ru_maxrss) / 1024, vit.parameterCount)
-                + (augment.map { " augment=\($0) workers=\(workers)" } ?? ""))
+                + (augment.map { " augment=\($0) workers=\(workers)" } ?? "") + parallelText)
             if let profiler { print(profiler.report(steps: steps)) }
         }
     }

@@ -8,11 +8,11 @@ import Yams
 enum ConfigFile {
     /// Options that are flags (`key: true` gives `--key`, `false` nothing); every other key becomes `--key value…`.
     static let flags: Set<String> = ["no-resume-opt", "skip-bad-images", "coarse-labels", "dataset-download", "impulse-per-layer",
-                                     "profile", "sheet"]
+                                     "profile", "sheet", "sync-bn"]
     /// Flags with a `--no-` form (`key: false` gives `--no-key`).
     static let invertibleFlags: Set<String> = ["freeze-spatial"]
     /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).
-    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias", "opt-betas"]
+    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias", "opt-betas", "world-size"]
     /// Short options, by the long name they stand for.
     static let shorts = ["-b": "batch-size", "-j": "workers"]
 

@@ -22,7 +22,19 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var initArguments: InitArguments
     @Option(help: "Epochs.") var epochs = 200
     @Option(name: [.customShort("b"), .long], help: "Batch size.") var batchSize = 512
-    @Option(help: "Peak learning rate.") var lr = 1e-3
+    @Option(help: "Peak learning rate (default 1e-3, or scaled from --lr-base when that is given).") var lr: Double?
+    @Option(help: ArgumentHelp("timm's --lr-base: when --lr is not given, the peak learning rate is this times (global batch / "
+        + "--lr-base-size), square-rooted with --lr-base-scale sqrt (the default for AdamW); the global batch is "
+        + "batch × processes × --grad-accum-steps.", valueName: "lr"))
+    var lrBase: Double?
+    @Option(help: "The batch size --lr-base is the rate for.") var lrBaseSize = 256
+    @Option(help: "How --lr-base scales with the batch: linear or sqrt (empty: timm's choice, sqrt for AdamW).") var lrBaseScale = ""
+    @Option(help: "Micro-batches per optimiser step: the gradients of this many batches are averaged (timm's --grad-accum-steps).")
+    var gradAccumSteps = 1
+    @Flag(help: "Under mpirun: BatchNorm statistics over the global batch, across processes (torch's SyncBatchNorm; ConvMixer).")
+    var syncBn = false
+    @Option(help: "Under mpirun, after each epoch: reduce (average) or broadcast (rank 0's) the BatchNorm running statistics, or none.")
+    var distBn = "reduce"
     @Option(help: "Final learning rate of the cosine.") var minLr = 1e-6
     @Option(help: "Learning rate at the start of warmup.") var warmupLr = 1e-5
     @Option(help: "Warmup epochs.") var warmupEpochs = 10
@@ -69,7 +81,12 @@ struct TrainCommand: ParsableCommand {
         func check(_ ok: Bool, _ msg: @autoclosure () -> String) throws { if !ok { throw ValidationError(msg()) } }
         try check(epochs >= 1, "--epochs must be at least 1, got \(epochs)")
         try check(batchSize >= 1, "--batch-size must be at least 1, got \(batchSize)")
-        try check(lr > 0 && lr.isFinite, "--lr must be a positive number, got \(lr)")
+        if let lr { try check(lr > 0 && lr.isFinite, "--lr must be a positive number, got \(lr)") }
+        if let lrBase { try check(lrBase > 0 && lrBase.isFinite, "--lr-base must be a positive number, got \(lrBase)") }
+        try check(lrBaseSize >= 1, "--lr-base-size must be at least 1, got \(lrBaseSize)")
+        try check(["", "linear", "sqrt"].contains(lrBaseScale), "--lr-base-scale '\(lrBaseScale)': expected linear or sqrt")
+        try check(gradAccumSteps >= 1, "--grad-accum-steps must be at least 1, got \(gradAccumSteps)")
+        try check(["", "none", "reduce", "broadcast"].contains(distBn), "--dist-bn '\(distBn)': expected reduce, broadcast or none")
         try check(minLr >= 0 && warmupLr >= 0, "--min-lr and --warmup-lr must be 0 or more")
         try check(warmupEpochs >= 0, "--warmup-epochs must be 0 or more, got \(warmupEpochs)")
         try check(weightDecay >= 0, "--weight-decay must be 0 or more, got \(weightDecay)")
@@ -105,7 +122,7 @@ struct TrainCommand: ParsableCommand {
 
     var options: TrainOptions {
         var o = TrainOptions()
-        o.epochs = epochs; o.batchSize = batchSize; o.lr = lr; o.minLR = minLr; o.warmupLR = warmupLr
+        o.epochs = epochs; o.batchSize = batchSize; o.lr = lr ?? 1e-3; o.minLR = minLr; o.warmupLR = warmupLr
         o.warmupEpochs = warmupEpochs; o.weightDecay = weightDecay; o.optEps = optEps; o.clipGrad = clipGrad
         o.erasing = RandomErasing(prob: reprob, mode: remode, count: recount)
         o.mixup = Mixup(mixupAlpha: mixup, cutmixAlpha: cutmix, prob: mixupProb, switchProb: mixupSwitchProb)
@@ -116,11 +133,28 @@ struct TrainCommand: ParsableCommand {
         o.trainInterpolation = ResampleFilter(rawValue: trainInterpolation)
         let cj = colorJitter.count == 3 ? colorJitter : [Double](repeating: colorJitter.first ?? 0, count: 3)
         o.colorJitter = (cj[0], cj[1], cj[2]); o.workers = workers
+        o.lrBase = lr == nil ? lrBase : nil; o.lrBaseSize = lrBaseSize; o.lrBaseScale = lrBaseScale
+        o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
         return o
     }
 
     func run() throws {
-        try runOrExit {
+        // under mpirun: one rank of the job; only rank 0 prints (every rank reports its own errors)
+        let world: Communicator
+        do { world = try Communicator.world() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8)); throw ExitCode.failure
+        }
+        if world.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
+        do { try train(world: world) } catch {
+            // a rank that stops alone would leave the others waiting in a collective: MPI_Abort ends them all
+            if world.usesMPI { fflush(stderr); world.abort(code: 1) }
+            throw error
+        }
+        world.finalize()
+    }
+
+    func train(world: Communicator) throws {
+        try runOrExit(rank: world.size > 1 ? world.rank : nil) {
             let (loaded, test) = try data.load(seed: seed, imgSize: try model.architecture(numClasses: 1).imgSize,
                                                threads: threadOptions.threads)
             let train = loaded!
@@ -135,8 +169,8 @@ struct TrainCommand: ParsableCommand {
             let pool = ThreadPool(threads: threadOptions.threads)
             let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
-            let trainer = Trainer(model: net, options: options)
-            trainer.configuration = runConfiguration(model: config)
+            let trainer = Trainer(model: net, options: options, communicator: world)
+            trainer.configuration = runConfiguration(model: config, processes: world.size)
             if let resume {
                 let path = Trainer.trainingStatePath(for: resume)
                 let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
@@ -181,13 +215,13 @@ struct TrainCommand: ParsableCommand {
 
     /// Every setting of the run (the model's options, the recipe, the data, the init, threads and folders), so
     /// that `vitkit train -c args.yaml` and the seed reproduce it.
-    func runConfiguration(model architecture: ModelConfig) -> RunConfiguration {
+    func runConfiguration(model architecture: ModelConfig, processes: Int = 1) -> RunConfiguration {
         var other: [String: String] = [
             "dataset": data.datasetName, "data_dir": data.dataDir ?? "", "per_class": "\(data.perClass)",
             "synthetic_train": "\(data.syntheticTrain)", "synthetic_test": "\(data.syntheticTest)",
             "crop_pct": "\(data.cropPct ?? 1)", "interpolation": (data.interpolation ?? .bicubic).rawValue,
             "skip_bad_images": "\(data.skipBadImages)", "mean": "\(data.mean)", "std": "\(data.std)",
-            "coarse_labels": "\(data.coarseLabels)", "mixup_mode": mixupMode, "threads": "\(threadOptions.threads)",
+            "coarse_labels": "\(data.coarseLabels)", "mixup_mode": mixupMode, "threads": "\(threadOptions.threads)", "world_size": "\(processes)",
             "output": output, "resume": resume ?? "", "no_resume_opt": "\(noResumeOpt)", "pretrained": pretrained ?? "",
         ]
         other.merge(initArguments.metadata) { $1 }

@@ -26,12 +26,13 @@ public struct VitkitCommand: ParsableCommand {
 
 /// Runs `body`, turning a ViTKitError, or a Foundation file error (`ViTKitError(_:action:)`), into its one-line
 /// message on stderr and exit code 1 (no stack trace, no `NSCocoaErrorDomain` dump).
-func runOrExit(_ body: () throws -> Void) throws {
+func runOrExit(rank: Int? = nil, _ body: () throws -> Void) throws {
+    let who = rank.map { "rank \($0): " } ?? ""
     do { try body() } catch let e as ViTKitError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(who)\(e.description)\n".utf8))
         throw ExitCode.failure
     } catch let e as NSError where [NSCocoaErrorDomain, NSPOSIXErrorDomain].contains(e.domain) {
-        FileHandle.standardError.write(Data("error: \(ViTKitError(e).description)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(who)\(ViTKitError(e).description)\n".utf8))
         throw ExitCode.failure
     }
 }

@@ -38,6 +38,26 @@ package enum Kernels {
         func run(_ r: Range<Int>) { Kernels.add(y + r.lowerBound, x + r.lowerBound, r.count) }
     }
 
+    /// y[i] += s·x[i] (fused multiply-add), split across the pool.
+    package static func addScaled(_ pool: ThreadPool, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ s: Float, _ n: Int) {
+        pool.run(AddScaled(y: y, x: x, s: s, count: n))
+    }
+
+    struct AddScaled: ParallelRangeJob {
+        let y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, s: Float, count: Int
+        var granule: Int { 64 }
+        func run(_ r: Range<Int>) {
+            let y = y + r.lowerBound, x = x + r.lowerBound, n = r.count, v = F8(repeating: s)
+            var i = 0
+            while i + 8 <= n {
+                let a = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self), b = UnsafeRawPointer(y + i).loadUnaligned(as: F8.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: b.addingProduct(a, v), as: F8.self)
+                i += 8
+            }
+            while i < n { y[i] = y[i].addingProduct(x[i], s); i += 1 }
+        }
+    }
+
     /// out[c] = Σ_r x[r, c], columns split across the pool (each column summed in row order: deterministic).
     package static func columnSums(_ pool: ThreadPool, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                   rows: Int, cols: Int) {

@@ -37,7 +37,7 @@ public final class PrefetchLoader: @unchecked Sendable {
     private let workspaces: [TrainTransform.Workspace]
     private let scale: [Float], shift: [Float]
     private let cancelled = Atomic<Bool>(false)
-    private var order: [Int] = []
+    private var order: [Int] = [], batchStarts: [Int] = []
     private var epoch = 0, steps = 0, nextBatch = 0
     private var threads: [Thread] = []
     private let finished = DispatchSemaphore(value: 0)
@@ -66,11 +66,14 @@ public final class PrefetchLoader: @unchecked Sendable {
     }
 
     /// Starts preparing the epoch's batches: `order` is the epoch's shuffled image indices; only full batches are
-    /// made (drop_last). Stops any epoch still running.
-    public func start(epoch: Int, order: [Int]) {
+    /// made (drop_last). Batch b holds the images at positions `batchStarts[b] ..< batchStarts[b] + batchSize` of
+    /// `order` (nil: b·batchSize, every batch in turn), so a data-parallel rank loads its share of each global
+    /// batch and every image keeps the random stream of its position in the epoch. Stops any epoch still running.
+    public func start(epoch: Int, order: [Int], batchStarts: [Int]? = nil) {
         stop()
         self.order = order; self.epoch = epoch
-        steps = order.count / batchSize; nextBatch = 0
+        self.batchStarts = batchStarts ?? (0..<(order.count / batchSize)).map { $0 * batchSize }
+        steps = self.batchStarts.count; nextBatch = 0
         cancelled.store(false, ordering: .sequentiallyConsistent)
         guard workers > 0 else { return }
         threads = (0..<workers).map { k in
@@ -140,7 +143,7 @@ public final class PrefetchLoader: @unchecked Sendable {
         let dst = images[slot].pointer, lab = labels[slot]
         try ds.images.withUnsafeBufferPointer { src in
             for j in 0..<batchSize {
-                let position = b * batchSize + j, i = order[position]
+                let position = batchStarts[b] + j, i = order[position]
                 lab[j] = ds.labels[i]
                 var rng = RNG.stream(seed: seed, 5, UInt64(epoch) << 32 | UInt64(position))
                 let input = ds.isFileBacked ? try workspace.decoder.decode(path: ds.files[i])

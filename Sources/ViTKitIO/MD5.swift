@@ -20,11 +20,12 @@ public enum MD5 {
         return d.finish()
     }
 
-    struct Digest {
+    /// An MD5 made in pieces: `update` with each, then `finish` once for the hex digest.
+    package struct Digest {
         let ctx = EVP_MD_CTX_new()
-        init() { EVP_DigestInit_ex(ctx, EVP_md5(), nil) }
-        func update(_ b: UnsafeRawBufferPointer) { EVP_DigestUpdate(ctx, b.baseAddress, b.count) }
-        func finish() -> String {
+        package init() { EVP_DigestInit_ex(ctx, EVP_md5(), nil) }
+        package func update(_ b: UnsafeRawBufferPointer) { EVP_DigestUpdate(ctx, b.baseAddress, b.count) }
+        package func finish() -> String {
             var out = [UInt8](repeating: 0, count: 16)
             var n: UInt32 = 0
             EVP_DigestFinal_ex(ctx, &out, &n)

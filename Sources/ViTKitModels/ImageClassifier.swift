@@ -105,6 +105,15 @@ extension ImageClassifier {
         stateTable[name].map { UnsafeMutableBufferPointer(start: state.pointer + $0.offset, count: $0.count) }
     }
 
+    /// Makes the model's training BatchNorms share their batch statistics across replicas (nil: this process's
+    /// batch alone); returns false for a model without BatchNorm.
+    @discardableResult
+    package func synchronizeBatchNorm(_ sync: BatchNorm2d.CrossReplica?) -> Bool {
+        guard let cm = self as? ConvMixer else { return false }
+        cm.batchNormSync = sync
+        return true
+    }
+
     /// Parameters and buffers: every tensor of timm's state_dict, in order of the two tables.
     public var stateDictEntries: [(ParameterInfo, UnsafeMutablePointer<Float>)] {
         table.entries.map { ($0, params.pointer + $0.offset) } + stateTable.entries.map { ($0, state.pointer + $0.offset) }

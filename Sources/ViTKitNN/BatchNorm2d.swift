@@ -11,6 +11,18 @@ package enum BatchNorm2d {
     package static func partialsCount(threads: Int, channels: Int) -> Int { threads * 2 * channels }
     package static func coefficientsCount(channels: Int) -> Int { 3 * channels }
 
+    /// The replicas of a synchronised BatchNorm (torch's `SyncBatchNorm`): `sum(values, count)` replaces the
+    /// doubles with their sum over the replicas, each of which has the same number of rows. Forward, the channel
+    /// sums become the whole batch's (mean and variance over replicas × rows); backward, the sums behind dx do
+    /// too, while dw and db stay this replica's (the gradient all-reduce averages them as any other).
+    package struct CrossReplica {
+        package let replicas: Int
+        package let sum: (UnsafeMutablePointer<Double>, Int) -> Void
+        package init(replicas: Int, sum: @escaping (UnsafeMutablePointer<Double>, Int) -> Void) {
+            self.replicas = replicas; self.sum = sum
+        }
+    }
+
     /// Training forward. out: [rows × C] = BN(inp) (+ residual when given); mean, rstd: [C] (written, for backward);
     /// runningMean, runningVar: [C] (updated); w, b: [C].
     package static func forwardTraining(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
@@ -18,20 +30,23 @@ package enum BatchNorm2d {
                                        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
                                        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
                                        rows: Int, channels c: Int, eps: Float, momentum: Float,
-                                       partials: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>) {
+                                       partials: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
+                                       sync: CrossReplica? = nil) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.batchNorm, timer) }
-        let n = Double(rows)
+        let total = rows * (sync?.replicas ?? 1), n = Double(total)
         pool.run(ChannelSums(kind: .sum, x: inp, dy: nil, center: nil, partials: partials, rows: rows, channels: c))
         let sums = reduce(partials, threads: pool.threadCount, channels: c)
+        sync?.sum(sums, c)
         for ch in 0..<c { mean[ch] = Float(sums[ch] / n) }
         pool.run(ChannelSums(kind: .squaredDeviation, x: inp, dy: nil, center: mean, partials: partials, rows: rows, channels: c))
         let sq = reduce(partials, threads: pool.threadCount, channels: c)
+        sync?.sum(sq, c)
         let scale = coefficients, shift = coefficients + c
         for ch in 0..<c {
             let variance = sq[ch] / n
             rstd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
             runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch]
-            runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * Float(rows > 1 ? sq[ch] / (n - 1) : variance)
+            runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * Float(total > 1 ? sq[ch] / (n - 1) : variance)
             scale[ch] = w[ch] * rstd[ch]
             shift[ch] = b[ch] - mean[ch] * scale[ch]
         }
@@ -61,15 +76,17 @@ package enum BatchNorm2d {
                                 dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                 w: UnsafePointer<Float>, rows: Int, channels c: Int,
-                                partials: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>) {
+                                partials: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
+                                sync: CrossReplica? = nil) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.batchNorm, timer) }
         pool.run(ChannelSums(kind: .gradient, x: inp, dy: dout, center: mean, partials: partials, rows: rows, channels: c))
         let s = reduce(partials, threads: pool.threadCount, channels: c)
-        let n = Float(rows)
+        for ch in 0..<c { db[ch] = Float(s[ch]); dw[ch] = Float(s[c + ch]) * rstd[ch] }
+        sync?.sum(s, 2 * c)
+        let n = Float(rows * (sync?.replicas ?? 1))
         let a = coefficients, bx = coefficients + c, cc = coefficients + 2 * c
         for ch in 0..<c {
             let sumDy = Float(s[ch]), sumDyXhat = Float(s[c + ch]) * rstd[ch]
-            db[ch] = sumDy; dw[ch] = sumDyXhat
             a[ch] = w[ch] * rstd[ch]
             bx[ch] = -a[ch] * rstd[ch] * sumDyXhat / n
             cc[ch] = -a[ch] * sumDy / n - bx[ch] * mean[ch]

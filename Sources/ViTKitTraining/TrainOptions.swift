@@ -60,8 +60,32 @@ public struct TrainOptions: Sendable {
     /// Folder for summary.csv and checkpoints; nil writes nothing.
     public var outputDir: String? = nil
 
+    /// Micro-batches per optimiser step (timm's `--grad-accum-steps`): each step averages the gradients of this
+    /// many batches of `batchSize`.
+    public var gradAccumSteps = 1
+    /// timm's `--lr-base`: when set, the peak learning rate is this scaled by the global batch
+    /// (batchSize × processes × gradAccumSteps) over `lrBaseSize`, instead of `lr`.
+    public var lrBase: Double? = nil
+    /// timm's `--lr-base-size`: the batch `lrBase` is the rate for.
+    public var lrBaseSize = 256
+    /// timm's `--lr-base-scale`: `linear`, `sqrt`, or empty for timm's choice by optimiser (sqrt for AdamW).
+    public var lrBaseScale = ""
+    /// timm's `--sync-bn`: BatchNorm statistics over the whole global batch, across processes (ConvMixer).
+    public var syncBN = false
+    /// timm's `--dist-bn`: how the processes' BatchNorm running statistics are made equal after each epoch.
+    public var distBN = DistributedBatchNorm.reduce
+
     /// The paper's recipe.
     public init() {}
+
+    /// The peak learning rate for a global batch of `globalBatch` images per step: `lr`, or with `lrBase` set,
+    /// timm's scaling `lrBase · (globalBatch / lrBaseSize)` (square-rooted for `sqrt`).
+    public func peakLR(globalBatch: Int) -> Double {
+        guard let base = lrBase else { return lr }
+        let ratio = Double(globalBatch) / Double(lrBaseSize)
+        let scaling = lrBaseScale.isEmpty ? "sqrt" : lrBaseScale  // timm: sqrt for the Adam family
+        return base * (scaling == "sqrt" ? ratio.squareRoot() : ratio)
+    }
 
     /// The per-image transform for a dataset with this `mean` (RandAugment fills with it).
     public func trainTransform(mean: [Float]) throws -> TrainTransform {
@@ -75,7 +99,9 @@ public struct TrainOptions: Sendable {
     /// The recipe by timm's option names, values as `args.yaml` writes them (part of `RunConfiguration`).
     public var arguments: [String: String] {
         func list(_ values: Double...) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
-        return ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": "\(lr)", "min_lr": "\(minLR)",
+        return ["epochs": "\(epochs)", "batch_size": "\(batchSize)", "lr": lrBase == nil ? "\(lr)" : "", "min_lr": "\(minLR)",
+                "lr_base": lrBase.map { "\($0)" } ?? "", "lr_base_size": "\(lrBaseSize)", "lr_base_scale": lrBaseScale,
+                "grad_accum_steps": "\(gradAccumSteps)", "sync_bn": "\(syncBN)", "dist_bn": distBN.rawValue,
                 "warmup_lr": "\(warmupLR)", "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)",
                 "opt_eps": "\(optEps)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
                 "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
@@ -87,8 +113,12 @@ public struct TrainOptions: Sendable {
     }
 
     /// The learning-rate schedule these options give.
-    public var scheduler: CosineLRScheduler {
-        CosineLRScheduler(baseLR: lr, minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs, epochs: epochs)
+    public var scheduler: CosineLRScheduler { scheduler(globalBatch: batchSize * gradAccumSteps) }
+
+    /// The learning-rate schedule for a global batch of `globalBatch` images per step (`peakLR(globalBatch:)`).
+    public func scheduler(globalBatch: Int) -> CosineLRScheduler {
+        CosineLRScheduler(baseLR: peakLR(globalBatch: globalBatch), minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs,
+                          epochs: epochs)
     }
 }
 

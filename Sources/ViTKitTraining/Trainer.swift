@@ -1,6 +1,7 @@
 import Foundation
 import ViTKitCore
 import ViTKitData
+import ViTKitDistributed
 import ViTKitIO
 import ViTKitImaging
 import ViTKitModels
@@ -45,14 +46,25 @@ public final class Trainer {
     /// Best evaluation top-1 so far (what `model_best` holds).
     public private(set) var bestTop1: Double?
 
-    /// A trainer for `model` with these options (the model keeps its current weights).
-    public init(model: any ImageClassifier, options: TrainOptions) {
+    /// The processes training together (timm's DDP semantics, `DataParallel`); one by default.
+    public let parallel: DataParallel
+    /// Whether this process prints and writes the run's files (rank 0).
+    public var isMain: Bool { parallel.communicator.rank == 0 }
+    /// Images per optimiser step over all processes: batchSize × processes × gradAccumSteps.
+    public var globalBatch: Int { options.batchSize * parallel.communicator.size * options.gradAccumSteps }
+
+    /// A trainer for `model` with these options (the model keeps its current weights), on the processes of
+    /// `communicator`: each trains on its share of every global batch, and the gradients are averaged.
+    public init(model: any ImageClassifier, options: TrainOptions, communicator: Communicator = .single) {
         self.model = model
         self.options = options
         configuration = RunConfiguration(model: model.architecture, options: options)
         optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
                           eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
-        step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing))
+        step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing),
+                         accumulationSteps: max(1, options.gradAccumSteps))
+        parallel = DataParallel(communicator: communicator)
+        if communicator.size > 1 { step.reducer = parallel }
     }
 
     /// `last.safetensors` in the output folder, or nil without one.
@@ -81,64 +93,79 @@ public final class Trainer {
     /// `stopAfter` (as if interrupted there). Throws when the loss stops being finite.
     @discardableResult
     public func fit(train: ImageDataset, test: ImageDataset?, stopAfter: Int? = nil) throws -> [EpochStats] {
-        let o = options
+        let o = options, world = parallel.communicator, k = max(1, o.gradAccumSteps)
         try train.checkFits(model.architecture, role: "training")
         try test?.checkFits(model.architecture, role: "evaluation")
-        if train.count < o.batchSize {
-            throw ViTKitError("batch size \(o.batchSize) is larger than the \(train.count) training images (drop_last leaves no batch)")
+        if train.count < globalBatch {
+            throw ViTKitError("the global batch of \(globalBatch) images (batch \(o.batchSize) × \(world.size) processes × "
+                + "\(k) accumulation steps) is larger than the \(train.count) training images (drop_last leaves no batch)")
         }
+        if o.syncBN && world.size > 1 { model.synchronizeBatchNorm(parallel.batchNormSync) }
+        defer { model.synchronizeBatchNorm(nil) }
+        try parallel.start(model: model, optimizer: optimizer, configuration: configuration, train: train, test: test)
         model.reserve(batch: o.batchSize)
         let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
                                     seed: o.seed, workers: o.workers)
         defer { loader.stop() }
-        let steps = train.count / o.batchSize
+        let steps = train.count / globalBatch
+        // rank r's micro-batch j of step s: images s·G + (j·N + r)·b ..< +b of the epoch's order, so the global
+        // batch is the one a single process with batch G would take, image for image
+        let batchStarts = (0..<(steps * k)).map { i in (i / k) * globalBatch + ((i % k) * world.size + world.rank) * o.batchSize }
         var mixup = o.mixup
         mixup.smoothing = o.smoothing
         let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
-        var watchers: [TrainingObserver] = [ProgressObserver(log: log, show: progress)]
-        if let dir = o.outputDir {
-            try FileSystem.createFolder(dir)
-            DurableFile.removeStale(in: dir)
-            try configuration.writeYAML(inFolder: dir)
-            watchers += [SummaryCSV(folder: dir), CurvesPNG(folder: dir), CheckpointWriter(folder: dir)] as [TrainingObserver]
+        var watchers: [TrainingObserver] = []
+        if isMain {
+            watchers.append(ProgressObserver(log: log, show: progress))
+            if let dir = o.outputDir {
+                try FileSystem.createFolder(dir)
+                DurableFile.removeStale(in: dir)
+                try configuration.writeYAML(inFolder: dir)
+                watchers += [SummaryCSV(folder: dir), CurvesPNG(folder: dir), CheckpointWriter(folder: dir)] as [TrainingObserver]
+            }
+            watchers += observers
         }
-        watchers += observers
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
         runMetadata = try configuration.metadata().merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
         for w in watchers { try w.fitWillStart(self) }
+        let schedule = o.scheduler(globalBatch: globalBatch)
         for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
-            let lr = o.scheduler.lr(epoch: epoch)
+            let lr = schedule.lr(epoch: epoch)
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
             order.shuffle(using: &shuffleRng)
-            var mixRng = RNG.stream(seed: o.seed, 3, UInt64(epoch))
-            var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch))
+            // mixup draws per process, as timm's (rank 0 draws what a single process does)
+            var mixRng = RNG.stream(seed: o.seed &+ UInt64(world.rank), 3, UInt64(epoch))
             let t0 = Date()
             var lossSum = 0.0
-            loader.start(epoch: epoch, order: order)
+            loader.start(epoch: epoch, order: order, batchStarts: batchStarts)
             for s in 0..<steps {
+              for micro in 0..<k {
                 let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
                 do { batch = try loader.next() } catch {
                     throw ViTKitError("training stopped at epoch \(epoch + 1), step \(s + 1): \(error)")
                 }
                 defer { loader.release() }
                 if o.erasing.active {
-                    let per = train.imageBytes
+                    let per = train.imageBytes, first = batchStarts[s * k + micro]
                     for b in 0..<o.batchSize {
+                        // each image's own stream, keyed by its position in the epoch (as the loader's)
+                        var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch) << 32 | UInt64(first + b))
                         o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
                                         width: train.size, rng: &eraseRng)
                     }
                 }
-                let loss: Float
+                let stepLoss: Float?
                 if mixup.active {
                     let d = mixup.draw(size: train.size, rng: &mixRng)
                     Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
                     mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
                                   into: targets.pointer)
-                    loss = step(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
+                    stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
                 } else {
-                    loss = step(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
+                    stepLoss = step.accumulate(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
                 }
+                guard let loss = stepLoss else { continue }
                 // the NaN guard: the step left the weights alone, and the last checkpoint is the last good one
                 if !loss.isFinite {
                     let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
@@ -147,16 +174,18 @@ public final class Trainer {
                 }
                 stepLosses.append(loss)
                 lossSum += Double(loss)
-                let rate = Double((s + 1) * o.batchSize) / Date().timeIntervalSince(t0)
+                let rate = Double((s + 1) * globalBatch) / Date().timeIntervalSince(t0)
                 for w in watchers {
                     try w.stepDidEnd(self, epoch: epoch, step: s, of: steps, meanLoss: lossSum / Double(s + 1), imagesPerSecond: rate)
                 }
+              }
             }
+            parallel.distributeBatchNorm(model, mode: o.syncBN ? .none : o.distBN)
             let seconds = Date().timeIntervalSince(t0)
             var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
             if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == o.epochs {
                 let e0 = Date()
-                let ev = try model.evaluate(on: test, batchSize: o.batchSize)
+                let ev = try parallel.evaluate(model, on: test, batchSize: o.batchSize)
                 stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
                 stats.evalSeconds = Date().timeIntervalSince(e0)
             }

@@ -45,6 +45,8 @@ public final class ConvMixer: ImageClassifier {
     let normStats: AlignedBuffer
     let bnPartials: UnsafeMutablePointer<Double>, bnCoefficients: AlignedBuffer
     var acts: ConvMixerActivations?
+    /// The replicas whose batch statistics the training BatchNorms share (`--sync-bn`); nil: this process's batch.
+    package var batchNormSync: BatchNorm2d.CrossReplica?
 
     /// A model of this architecture on `pool`, its parameters zero until `initialize`.
     public init(config: ConvMixerConfig, pool: ThreadPool) throws {
@@ -195,7 +197,7 @@ public final class ConvMixer: ImageClassifier {
             BatchNorm2d.forwardTraining(pool, out: out, inp: inp, residual: residual, w: p + nm.w, b: p + nm.b, mean: stats,
                                         rstd: stats + c, runningMean: s + nm.runningMean, runningVar: s + nm.runningVar,
                                         rows: rows, channels: c, eps: config.bnEps, momentum: config.bnMomentum,
-                                        partials: bnPartials, coefficients: bnCoefficients.pointer)
+                                        partials: bnPartials, coefficients: bnCoefficients.pointer, sync: batchNormSync)
             s[nm.batches] += 1
         } else {
             BatchNorm2d.forwardEval(pool, out: out, inp: inp, residual: residual, w: p + nm.w, b: p + nm.b,
@@ -264,7 +266,7 @@ public final class ConvMixer: ImageClassifier {
         let c = config.dim, stats = normStats.pointer + nm.index * 2 * c
         BatchNorm2d.backward(pool, dinp: dinp, multiplier: multiplier, dw: grads.pointer + nm.w, db: grads.pointer + nm.b,
                              dout: dout, inp: inp, mean: stats, rstd: stats + c, w: params.pointer + nm.w, rows: rows,
-                             channels: c, partials: bnPartials, coefficients: bnCoefficients.pointer)
+                             channels: c, partials: bnPartials, coefficients: bnCoefficients.pointer, sync: batchNormSync)
     }
 
     /// The training-mode forward: BatchNorm with the batch's statistics, moving the running ones.
