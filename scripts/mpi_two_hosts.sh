@@ -6,6 +6,7 @@
 # Needs root (ip netns) and Open MPI (apt-get install -y openmpi-bin); tears everything down on exit.
 #
 #   scripts/mpi_two_hosts.sh [path/to/vitkit]
+#   BENCH=1 scripts/mpi_two_hosts.sh      # also: vitkit bench's all-reduce over the TCP link, small and vit_tiny
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vitkit=$(realpath "${1:-.build/release/vitkit}")
@@ -46,6 +47,15 @@ ip netns exec "$a" mpirun --allow-run-as-root --hostfile "$work/hosts" -np 2 --m
 echo "the veth pair carried $(( $(bytes) - before )) bytes from 10.77.0.1 to 10.77.0.2 (TCP: the daemons and the all-reduces)"
 echo "one host: mpirun -np 2"
 mpirun --allow-run-as-root --oversubscribe -np 2 --bind-to none "$vitkit" "${train[@]}" --output "$work/one-host"
+
+if [ "${BENCH:-0}" = 1 ]; then
+    for m in "small 64" "vit_tiny_patch2_32 32"; do
+        set -- $m
+        echo "over TCP between the namespaces: vitkit bench --config $1 -b $2 --threads 1"
+        ip netns exec "$a" mpirun --allow-run-as-root --hostfile "$work/hosts" -np 2 --map-by node --bind-to none \
+            --mca plm_rsh_agent "$work/launch" "${tcp[@]}" "$vitkit" bench --config "$1" -b "$2" --threads 1 --steps 4
+    done
+fi
 
 python3 - "$work/two-hosts/last.safetensors" "$work/one-host/last.safetensors" <<'EOF'
 import array, json, struct, sys

@@ -14,7 +14,7 @@ do {
 
     let vit = try ViT(imageSize: 16, patchSize: 4, numClasses: 4, dim: 64, depth: 2, heads: 2, mlpDim: 256)
     let step = TrainStep(model: vit.model, optimizer: AdamW(table: vit.model.table, weightDecay: 0.05), clipGrad: 1, smoothing: 0.1)
-    // where a multi-process run would average gradients; here it only measures them
+    // sees the gradients the update uses (averaged over the processes first, in a multi-process run); here it only measures them
     var gradientNorm: Float = 0
     step.gradientHook = { grads in
         var s: Float = 0

@@ -12,7 +12,8 @@ struct BenchCommand: ParsableCommand {
         Prints: vitkit train config=… batch=… threads=… img_per_s=<median> step_ms=<min>/<median>/<max> peak_rss_mib=… params=…
         Under mpirun each step also averages the gradients across the processes, as training does, and the line
         adds ranks=N, img_per_s over all ranks, and the gradient all-reduce's median time, its bus bandwidth
-        (2(N−1)/N × bytes / time, as NCCL's tests report it) and its share of the step.
+        (2(N−1)/N × bytes / time, as NCCL's tests report it) and its share of the step, and wait_ms: how long a
+        rank waited for the others to finish backward before it (timed apart, after a barrier).
         """)
 
     @OptionGroup var model: ModelOptions
@@ -65,7 +66,8 @@ struct BenchCommand: ParsableCommand {
             }
             defer { loader?.stop() }
             let parallel = DataParallel(communicator: world)
-            var reduceTimes: [Double] = []
+            var reduceTimes: [Double] = [], waitTimes: [Double] = []
+            reduceTimes.reserveCapacity(warmup + steps); waitTimes.reserveCapacity(warmup + steps)
             func step() {
                 if let loader {
                     let b = try! loader.next()  // pictures in memory: nothing to decode, nothing can fail
@@ -75,14 +77,18 @@ struct BenchCommand: ParsableCommand {
                     _ = vit.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: 0.1)
                 }
                 if world.size > 1 {
+                    // the ranks finish backward at different times: wait for all, so the time is the all-reduce's own
+                    let w0 = DispatchTime.now().uptimeNanoseconds
+                    world.barrier()
                     let r0 = DispatchTime.now().uptimeNanoseconds
+                    waitTimes.append(Double(r0 - w0) / 1e9)
                     _ = parallel.reduce(gradients: vit.grads, loss: 0)
                     reduceTimes.append(Double(DispatchTime.now().uptimeNanoseconds - r0) / 1e9)
                 }
                 opt.update(pool, params: vit.params, grads: vit.grads, lr: 1e-3)
             }
             for _ in 0..<warmup { step() }
-            reduceTimes.removeAll(keepingCapacity: true)
+            reduceTimes.removeAll(keepingCapacity: true); waitTimes.removeAll(keepingCapacity: true)
             let profiler = profile ? LayerProfiler() : nil
             LayerProfiler.active = profiler
             var times: [Double] = []
@@ -98,8 +104,10 @@ struct BenchCommand: ParsableCommand {
             var parallelText = ""
             if world.size > 1 {
                 let r = reduceTimes.sorted()[reduceTimes.count / 2], bytes = Double(vit.grads.count * 4), n = Double(world.size)
-                parallelText = String(format: " ranks=%d global_img_per_s=%.1f allreduce_ms=%.2f allreduce_bus_gbps=%.2f allreduce_share=%.3f grad_mib=%.1f",
-                                      world.size, n * Double(batch) / med, r * 1e3, 2 * (n - 1) / n * bytes / r / 1e9, r / med, bytes / 1048576)
+                let w = waitTimes.sorted()[waitTimes.count / 2]
+                parallelText = String(format: " ranks=%d global_img_per_s=%.1f allreduce_ms=%.2f allreduce_bus_gbps=%.2f allreduce_share=%.3f grad_mib=%.1f wait_ms=%.1f",
+                                      world.size, n * Double(batch) / med, r * 1e3, 2 * (n - 1) / n * bytes / r / 1e9, r / med, bytes / 1048576,
+                                      w * 1e3)
             }
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)

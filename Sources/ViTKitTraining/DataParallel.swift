@@ -19,8 +19,13 @@ public final class DataParallel: GradientReducer {
     /// Seconds spent in the gradients' all-reduces so far (what `vitkit bench` reports).
     public private(set) var reduceSeconds = 0.0
 
+    /// The loss's slot in its all-reduce (kept, so that a step allocates nothing).
+    private let lossSlot = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+
     /// The data-parallel calls over `communicator`.
     public init(communicator: Communicator) { self.communicator = communicator }
+
+    deinit { lossSlot.deallocate() }
 
     /// Averages `gradients` over the ranks, in buckets of `bucketFloats`, and returns the mean loss.
     public func reduce(gradients: AlignedBuffer, loss: Float) -> Float {
@@ -34,9 +39,10 @@ public final class DataParallel: GradientReducer {
             at += count
         }
         Kernels.scale(gradients.pointer, 1 / Float(n), gradients.count)
-        let total = communicator.allReduceSum([Double(loss)])[0]
+        lossSlot.pointee = Double(loss)
+        communicator.allReduceSum(lossSlot, count: 1)
         reduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        return Float(total / Double(n))
+        return Float(lossSlot.pointee / Double(n))
     }
 
     /// Checks that every rank was started with the same settings, data and initial weights (digests compared
@@ -61,8 +67,8 @@ public final class DataParallel: GradientReducer {
             let theirs = String(decoding: other, as: UTF8.self).split(separator: "|").map(String.init)
             let first = String(decoding: all[0], as: UTF8.self).split(separator: "|").map(String.init)
             let what = zip(parts.indices, zip(first, theirs)).filter { $0.1.0 != $0.1.1 }.map { parts[$0.0].0 }
-            throw ViTKitError("rank \(r) was started with other \(what.joined(separator: ", ")) than rank 0: every rank of "
-                + "an mpirun job needs the same options, data and code")
+            throw ViTKitError("rank \(r) was not started as rank 0 was: its \(what.joined(separator: " and ")) differ; every rank "
+                + "of an mpirun job needs the same options, data and code")
         }
         for buffer in [model.params, model.state, optimizer.m, optimizer.v] { communicator.broadcast(buffer) }
         var step = [Double(optimizer.step)]

@@ -140,45 +140,45 @@ public final class Trainer {
             var lossSum = 0.0
             loader.start(epoch: epoch, order: order, batchStarts: batchStarts)
             for s in 0..<steps {
-              for micro in 0..<k {
-                let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
-                do { batch = try loader.next() } catch {
-                    throw ViTKitError("training stopped at epoch \(epoch + 1), step \(s + 1): \(error)")
-                }
-                defer { loader.release() }
-                if o.erasing.active {
-                    let per = train.imageBytes, first = batchStarts[s * k + micro]
-                    for b in 0..<o.batchSize {
-                        // each image's own stream, keyed by its position in the epoch (as the loader's)
-                        var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch) << 32 | UInt64(first + b))
-                        o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
-                                        width: train.size, rng: &eraseRng)
+                for micro in 0..<k {
+                    let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
+                    do { batch = try loader.next() } catch {
+                        throw ViTKitError("training stopped at epoch \(epoch + 1), step \(s + 1): \(error)")
+                    }
+                    defer { loader.release() }
+                    if o.erasing.active {
+                        let per = train.imageBytes, first = batchStarts[s * k + micro]
+                        for b in 0..<o.batchSize {
+                            // each image's own stream, keyed by its position in the epoch (as the loader's)
+                            var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch) << 32 | UInt64(first + b))
+                            o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
+                                            width: train.size, rng: &eraseRng)
+                        }
+                    }
+                    let stepLoss: Float?
+                    if mixup.active {
+                        let d = mixup.draw(size: train.size, rng: &mixRng)
+                        Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
+                        mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
+                                      into: targets.pointer)
+                        stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
+                    } else {
+                        stepLoss = step.accumulate(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
+                    }
+                    guard let loss = stepLoss else { continue }
+                    // the NaN guard: the step left the weights alone, and the last checkpoint is the last good one
+                    if !loss.isFinite {
+                        let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                        throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
+                            + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
+                    }
+                    stepLosses.append(loss)
+                    lossSum += Double(loss)
+                    let rate = Double((s + 1) * globalBatch) / Date().timeIntervalSince(t0)
+                    for w in watchers {
+                        try w.stepDidEnd(self, epoch: epoch, step: s, of: steps, meanLoss: lossSum / Double(s + 1), imagesPerSecond: rate)
                     }
                 }
-                let stepLoss: Float?
-                if mixup.active {
-                    let d = mixup.draw(size: train.size, rng: &mixRng)
-                    Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
-                    mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
-                                  into: targets.pointer)
-                    stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
-                } else {
-                    stepLoss = step.accumulate(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
-                }
-                guard let loss = stepLoss else { continue }
-                // the NaN guard: the step left the weights alone, and the last checkpoint is the last good one
-                if !loss.isFinite {
-                    let kept = lastCheckpointPath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-                    throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
-                        + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
-                }
-                stepLosses.append(loss)
-                lossSum += Double(loss)
-                let rate = Double((s + 1) * globalBatch) / Date().timeIntervalSince(t0)
-                for w in watchers {
-                    try w.stepDidEnd(self, epoch: epoch, step: s, of: steps, meanLoss: lossSum / Double(s + 1), imagesPerSecond: rate)
-                }
-              }
             }
             parallel.distributeBatchNorm(model, mode: o.syncBN ? .none : o.distBN)
             let seconds = Date().timeIntervalSince(t0)
