@@ -18,7 +18,10 @@ enum ConfigFile {
 
     /// `arguments` (without the program name) with `-c FILE` / `--config-file FILE` replaced by the file's options.
     static func expand(_ arguments: [String]) throws -> [String] {
-        guard let at = arguments.firstIndex(where: { $0 == "-c" || $0 == "--config-file" }) else { return arguments }
+        // not past a `--`: what follows it belongs to another command line (`vitkit sweep … -- <train options>`)
+        guard let at = arguments.prefix(while: { $0 != "--" }).firstIndex(where: { $0 == "-c" || $0 == "--config-file" }) else {
+            return arguments
+        }
         guard at + 1 < arguments.count else { throw ViTKitError("\(arguments[at]) needs a YAML file") }
         let path = arguments[at + 1]
         var rest = arguments
@@ -52,7 +55,7 @@ enum ConfigFile {
             options += ["--" + name] + values
         }
         // after the subcommand's name, if there is one
-        let commands: Set<String> = ["train", "eval", "predict", "export", "attention", "bench", "init"]
+        let commands: Set<String> = ["train", "eval", "predict", "export", "attention", "bench", "init", "sweep"]
         if let first = rest.first, commands.contains(first) { return [first] + options + rest.dropFirst() }
         return options + rest
     }

@@ -7,10 +7,11 @@ import ViTKit
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Run a weight init (timm, skip, mimetic, impulse), report it and draw its attention maps.",
+        abstract: "Run a weight init (timm, skip, mimetic, impulse, post-…), report it and draw its attention maps.",
         discussion: """
         For impulse<K>: per layer and head the offset, the final MSE, the mean attention on the target over rows
-        that have one, the share of those rows whose argmax is the target, and the time taken.
+        that have one, the share of those rows whose argmax is the target, and the time taken. For the follow-up's
+        post-impulse: the same per layer and head on its pseudo input (MSE to the impulse), and the time in ms.
 
         With --pictures DIR it writes PNGs of block --layer's attention: for each head (a row) the T×T matrix, a
         zoom on its upper-left corner (outlined in the matrix), and where query token --query looks over the
@@ -62,9 +63,23 @@ struct InitCommand: ParsableCommand {
                                  r.argmaxOnTarget[h], r.seconds))
                 }
             }
-            print(String(format: "vitkit init config=%@ init=%@ grid=%d dim=%d heads=%d iters=%d threads=%d seconds=%.2f",
-                         config.name, mode.description, config.gridSize, config.embedDim, config.numHeads,
-                         initArguments.impulseIterations, pool.threadCount, seconds))
+            if case .post(let post) = mode, post.kind == .impulse {
+                for layer in 0..<config.depth {
+                    for (h, st) in try vit.impulseStatistics(layer: layer).enumerated() {
+                        print(String(format: "layer=%d head=%d offset=(%d,%d) mse=%.4e target_mass=%.3f argmax_on_target=%.3f",
+                                     layer, h, st.offset.0, st.offset.1, st.mse, st.targetMass, st.argmaxOnTarget))
+                    }
+                }
+            }
+            if case .post = mode {
+                print(String(format: "vitkit init config=%@ init=%@ grid=%d dim=%d heads=%d threads=%d milliseconds=%.1f",
+                             config.name, mode.description, config.gridSize, config.embedDim, config.numHeads, pool.threadCount,
+                             seconds * 1e3))
+            } else {
+                print(String(format: "vitkit init config=%@ init=%@ grid=%d dim=%d heads=%d iters=%d threads=%d seconds=%.2f",
+                             config.name, mode.description, config.gridSize, config.embedDim, config.numHeads,
+                             initArguments.impulseIterations, pool.threadCount, seconds))
+            }
             if let output {
                 try Checkpoint.save(vit, to: output, extra: initArguments.metadata.merging(["seed": "\(seed)"]) { $1 })
             }
@@ -92,7 +107,7 @@ struct InitCommand: ParsableCommand {
     }
 
     static func sheetOrder(_ m: InitMode) -> Int {
-        switch m { case .timm: 0; case .skip: 1; case .mimetic: 2; case .impulse: 3 }
+        switch m { case .timm: 0; case .skip: 1; case .mimetic: 2; case .impulse: 3; case .post: 4 }
     }
 
     /// The pictures of `primary` (one per input) and, with more than one model, the sheets.

@@ -153,11 +153,15 @@ struct TrainCommand: ParsableCommand {
         world.finalize()
     }
 
-    func train(world: Communicator) throws {
+    /// Trains; returns the number of training images.
+    @discardableResult
+    func train(world: Communicator) throws -> Int {
+        var trainImages = 0
         try runOrExit(rank: world.size > 1 ? world.rank : nil) {
             let (loaded, test) = try data.load(seed: seed, imgSize: try model.architecture(numClasses: 1).imgSize,
                                                threads: threadOptions.threads)
             let train = loaded!
+            trainImages = train.count
             let config = try model.architecture(numClasses: train.numClasses, seed: seed)
             try train.checkFits(config, role: "training")  // before the init, which can take a while
             // the weights a run starts from must fit the data too: say so before any work, as for the options
@@ -211,6 +215,7 @@ struct TrainCommand: ParsableCommand {
             fflush(stdout)
             try trainer.fit(train: train, test: test)
         }
+        return trainImages
     }
 
     /// Every setting of the run (the model's options, the recipe, the data, the init, threads and folders), so

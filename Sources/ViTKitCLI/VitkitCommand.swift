@@ -7,7 +7,7 @@ public struct VitkitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vitkit",
         abstract: "Train Vision Transformers from scratch on small image datasets.",
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self, AttentionCommand.self,
+        subcommands: [TrainCommand.self, SweepCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self, AttentionCommand.self,
                       BenchCommand.self, InitCommand.self],
         defaultSubcommand: TrainCommand.self)
     public init() {}

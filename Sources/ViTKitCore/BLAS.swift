@@ -15,6 +15,16 @@ package enum BLAS {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// Double precision, dense row-major: `op(A)[M×K] · op(B)[K×N]` (for the inits' linear algebra).
+    package static func dgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                              _ a: [Double], _ b: [Double]) -> [Double] {
+        var c = [Double](repeating: 0, count: m * n)
+        if m == 0 || n == 0 { return c }
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n), 0, &c, Int32(n))
+        return c
+    }
 }
 
 /// GEMM with the M rows of C split across the pool (each part a one-thread OpenBLAS call).

@@ -29,6 +29,10 @@ extension VisionTransformer {
     @discardableResult
     public func initialize(_ mode: InitMode, options: InitOptions, rng: inout RNG) throws
         -> [ImpulseInit.Result] {
+        if case .post(let post) = mode {
+            try initializePost(post, rng: &rng)
+            return []
+        }
         initializeDefaults(timm: mode == .timm, rng: &rng)
         switch mode {
         case .timm, .skip: return []
@@ -37,6 +41,7 @@ extension VisionTransformer {
             return []
         case .impulse(let kernel):
             return try initializeImpulse(kernel: kernel, options: options, rng: &rng)
+        case .post: return []
         }
     }
 

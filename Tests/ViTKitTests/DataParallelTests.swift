@@ -108,8 +108,9 @@ final class DataParallelTests: XCTestCase {
             p.executableURL = URL(fileURLWithPath: bin); p.arguments = args
         }
         p.standardOutput = out; p.standardError = err
-        var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
         let t0 = Date()
         try p.run()
         reader.start()
@@ -117,7 +118,7 @@ final class DataParallelTests: XCTestCase {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
-        return Run(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: errData, as: UTF8.self),
+        return Run(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: errBox.data, as: UTF8.self),
                    seconds: Date().timeIntervalSince(t0))
     }
 

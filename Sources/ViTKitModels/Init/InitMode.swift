@@ -14,9 +14,14 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
     case mimetic(alpha: Double, beta: Double)
     /// Q/K from the impulse optimisation with a K×K window; the rest as `skip`.
     case impulse(kernel: Int)
+    /// The follow-up paper's closed-form `post_weight_init` (`post-default`, `post-mimetic`, `post-impulse`,
+    /// optionally with `<p>_<q>_<v>` scales) on top of `skip`.
+    case post(PostInit)
 
     /// The forms `init(parsing:)` accepts, for messages.
-    public static let validForms = "timm, skip, mimetic<alpha>_<beta> (e.g. mimetic0.7_0.7), impulse<K> (e.g. impulse3)"
+    public static let validForms = "timm, skip, mimetic<alpha>_<beta> (e.g. mimetic0.7_0.7), impulse<K> (e.g. impulse3): the first "
+        + "paper's; post-default, post-mimetic, post-impulse, each optionally with <p>_<q>_<v> scales (e.g. post-impulse18_7_1): "
+        + "the follow-up's closed form"
 
     /// Parses `timm`, `skip`, `mimetic0.7_0.7`, `impulse3`, …
     public init(parsing text: String) throws {
@@ -24,6 +29,18 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
         switch text {
         case "timm", "": self = .timm
         case "skip": self = .skip
+        case _ where text.hasPrefix("post-"):
+            let rest = text.dropFirst("post-".count)
+            guard let kind = PostInit.Kind.allCases.first(where: { rest.hasPrefix($0.rawValue) }) else {
+                throw bad("names no follow-up mode (default, mimetic or impulse)")
+            }
+            let suffix = rest.dropFirst(kind.rawValue.count)
+            if suffix.isEmpty { self = .post(PostInit(kind)); return }
+            let parts = suffix.split(separator: "_", omittingEmptySubsequences: false).map { Double($0) }
+            guard parts.count == 3, let p = parts[0], let q = parts[1], let v = parts[2], [p, q, v].allSatisfy(\.isFinite) else {
+                throw bad("needs three scales <p>_<q>_<v> after the mode")
+            }
+            self = .post(PostInit(kind, normP: p, normQ: q, normV: v))
         case _ where text.hasPrefix("mimetic"):
             let parts = text.dropFirst("mimetic".count).split(separator: "_", omittingEmptySubsequences: false)
             guard parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), a.isFinite, b.isFinite else {
@@ -46,6 +63,7 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
         case .skip: return "skip"
         case .mimetic(let a, let b): return "mimetic\(Self.number(a))_\(Self.number(b))"
         case .impulse(let k): return "impulse\(k)"
+        case .post(let p): return p.description
         }
     }
 
