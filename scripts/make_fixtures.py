@@ -155,9 +155,12 @@ def models(g):
 
 
 def train_steps(model, case, x, y):
-    """3 full training steps on one batch: loss, backward, clip to 1.0, AdamW (timm's decay groups)."""
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and not n.endswith(".bias")]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim > 1 and not n.endswith(".bias"))]
+    """3 full training steps on one batch: loss, backward, clip to 1.0, AdamW (timm's decay groups: not on
+    ndim <= 1, biases, or the model's no_weight_decay() set, as timm.optim.param_groups_weight_decay)."""
+    skip = model.no_weight_decay()
+    exempt = lambda n, p: p.ndim <= 1 or n.endswith(".bias") or n in skip
+    decay = [p for n, p in model.named_parameters() if not exempt(n, p)]
+    rest = [p for n, p in model.named_parameters() if exempt(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}],
                             lr=1e-2, eps=1e-3, betas=(0.9, 0.999))
     losses = []

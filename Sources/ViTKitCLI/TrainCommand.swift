@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Final learning rate of the cosine.") var minLr = 1e-6
     @Option(help: "Learning rate at the start of warmup.") var warmupLr = 1e-5
     @Option(help: "Warmup epochs.") var warmupEpochs = 10
-    @Option(help: "AdamW weight decay (on weights with ndim > 1 that are not biases).") var weightDecay = 0.01
+    @Option(help: "AdamW weight decay (on weights with ndim > 1 that are not biases, nor pos_embed, cls_token, reg_token, as timm).") var weightDecay = 0.01
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
     @Option(help: "Label smoothing.") var smoothing = 0.1

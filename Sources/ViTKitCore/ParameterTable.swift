@@ -8,10 +8,13 @@ public struct ParameterInfo: Sendable, Equatable {
     public let offset: Int
     /// false for frozen parameters (timm's `requires_grad=False`): AdamW skips them, checkpoints keep them.
     public var trainable = true
+    /// In the model's `no_weight_decay()` set (timm's ViT: `pos_embed`, `cls_token`, `dist_token`).
+    public var noWeightDecay = false
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
-    /// Whether AdamW decays it: timm decays parameters with ndim > 1 that are not biases.
-    public var decays: Bool { shape.count > 1 && !name.hasSuffix(".bias") }
+    /// Whether AdamW decays it, as timm's `param_groups_weight_decay`: ndim > 1, not a bias, and not in the
+    /// model's `no_weight_decay()` set.
+    public var decays: Bool { shape.count > 1 && !name.hasSuffix(".bias") && !noWeightDecay }
 }
 
 /// The layout of all parameters in one flat buffer (and of the gradients, which mirror it), in timm's
@@ -26,9 +29,9 @@ public struct ParameterTable: Sendable {
     /// Appends a parameter and returns its offset. Offsets are rounded up to 16 floats (64 bytes).
     public init() {}
 
-    package mutating func add(_ name: String, _ shape: [Int], trainable: Bool = true) -> Int {
+    package mutating func add(_ name: String, _ shape: [Int], trainable: Bool = true, noWeightDecay: Bool = false) -> Int {
         let offset = count
-        entries.append(ParameterInfo(name: name, shape: shape, offset: offset, trainable: trainable))
+        entries.append(ParameterInfo(name: name, shape: shape, offset: offset, trainable: trainable, noWeightDecay: noWeightDecay))
         index[name] = entries.count - 1
         count = (offset + shape.reduce(1, *) + 15) / 16 * 16
         return offset

@@ -49,9 +49,10 @@ public final class VisionTransformer: ImageClassifier {
         self.pool = pool
         let d = config.embedDim, c = config
         var t = ParameterTable()
-        if c.classToken { clsToken = t.add("cls_token", [1, 1, d]) }
-        if c.regTokens > 0 { regToken = t.add("reg_token", [1, c.regTokens, d]) }
-        if c.posEmbed == .learn { posEmbed = t.add("pos_embed", [1, c.posEmbedLen, d]) }
+        // timm's VisionTransformer.no_weight_decay() (1.0.31): pos_embed, cls_token, reg_token, dist_token
+        if c.classToken { clsToken = t.add("cls_token", [1, 1, d], noWeightDecay: true) }
+        if c.regTokens > 0 { regToken = t.add("reg_token", [1, c.regTokens, d], noWeightDecay: true) }
+        if c.posEmbed == .learn { posEmbed = t.add("pos_embed", [1, c.posEmbedLen, d], noWeightDecay: true) }
         patchW = t.add("patch_embed.proj.weight", [d, c.inChans, c.patchSize, c.patchSize])
         patchB = t.add("patch_embed.proj.bias", [d])
         for i in 0..<c.depth {
