@@ -38,6 +38,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Final learning rate of the cosine.") var minLr = 1e-6
     @Option(help: "Learning rate at the start of warmup.") var warmupLr = 1e-5
     @Option(help: "Warmup epochs.") var warmupEpochs = 10
+    @Option(help: "Learning-rate schedule: timm's cosine, step, multistep, poly, constant; or jeonsworld/ViT-pytorch's per-update warmup-cosine, warmup-linear.")
+    var sched = "cosine"
+    @Option(help: "step: epochs between decays (timm's --decay-epochs).") var decayEpochs = 90.0
+    @Option(parsing: .upToNextOption, help: "multistep: the epochs to decay at.") var decayMilestones: [Int] = [90, 180, 270]
+    @Option(help: "step and multistep: the decay factor; poly: the power.") var decayRate = 0.1
+    @Option(help: "cosine and poly: epochs at --min-lr after the schedule (added to --epochs, as timm).") var cooldownEpochs = 0
+    @Flag(help: "Warm up before the schedule's --epochs instead of within them (added to the epochs, as timm).") var warmupPrefix = false
+    @Flag(help: "Move the schedule every optimiser update instead of every epoch.") var schedOnUpdates = false
+    @Option(help: "warmup-cosine and warmup-linear: warmup updates (jeonsworld's --warmup_steps).") var warmupSteps = 500
     @Option(help: "AdamW weight decay (on weights with ndim > 1 that are not biases, nor pos_embed, cls_token, reg_token, as timm).") var weightDecay = 0.01
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
@@ -85,6 +94,10 @@ struct TrainCommand: ParsableCommand {
         if let lrBase { try check(lrBase > 0 && lrBase.isFinite, "--lr-base must be a positive number, got \(lrBase)") }
         try check(lrBaseSize >= 1, "--lr-base-size must be at least 1, got \(lrBaseSize)")
         try check(["", "linear", "sqrt"].contains(lrBaseScale), "--lr-base-scale '\(lrBaseScale)': expected linear or sqrt")
+        try check(LRSchedule.Kind(rawValue: sched) != nil,
+                  "--sched '\(sched)': expected one of \(LRSchedule.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        try check(decayEpochs > 0 && cooldownEpochs >= 0 && warmupSteps >= 0 && decayRate >= 0,
+                  "--decay-epochs must be positive, --cooldown-epochs, --warmup-steps and --decay-rate 0 or more")
         try check(gradAccumSteps >= 1, "--grad-accum-steps must be at least 1, got \(gradAccumSteps)")
         try check(["", "none", "reduce", "broadcast"].contains(distBn), "--dist-bn '\(distBn)': expected reduce, broadcast or none")
         try check(minLr >= 0 && warmupLr >= 0, "--min-lr and --warmup-lr must be 0 or more")
@@ -134,6 +147,9 @@ struct TrainCommand: ParsableCommand {
         let cj = colorJitter.count == 3 ? colorJitter : [Double](repeating: colorJitter.first ?? 0, count: 3)
         o.colorJitter = (cj[0], cj[1], cj[2]); o.workers = workers
         o.lrBase = lr == nil ? lrBase : nil; o.lrBaseSize = lrBaseSize; o.lrBaseScale = lrBaseScale
+        o.sched = LRSchedule.Kind(rawValue: sched) ?? .cosine; o.decayEpochs = decayEpochs; o.decayMilestones = decayMilestones
+        o.decayRate = decayRate; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
+        o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
         o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
         return o
     }

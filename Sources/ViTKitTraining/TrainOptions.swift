@@ -75,6 +75,23 @@ public struct TrainOptions: Sendable {
     /// timm's `--dist-bn`: how the processes' BatchNorm running statistics are made equal after each epoch.
     public var distBN = DistributedBatchNorm.reduce
 
+    /// The learning-rate schedule's form (timm's `--sched`; jeonsworld's per-step `warmup-cosine`/`warmup-linear`).
+    public var sched = LRSchedule.Kind.cosine
+    /// timm's `--decay-epochs`: `step`'s interval.
+    public var decayEpochs = 90.0
+    /// timm's `--decay-milestones`: `multistep`'s epochs.
+    public var decayMilestones = [90, 180, 270]
+    /// timm's `--decay-rate`: step and multistep's factor, poly's power.
+    public var decayRate = 0.1
+    /// timm's `--cooldown-epochs`: epochs at `minLR` after a cosine or poly schedule.
+    public var cooldownEpochs = 0
+    /// timm's `--warmup-prefix`: the warmup comes before the schedule's `epochs` instead of within them.
+    public var warmupPrefix = false
+    /// timm's `--sched-on-updates`: the schedule moves every optimiser update instead of every epoch.
+    public var schedOnUpdates = false
+    /// Warmup updates of jeonsworld's per-step schedules (its `--warmup_steps`).
+    public var warmupSteps = 500
+
     /// The paper's recipe.
     public init() {}
 
@@ -108,17 +125,20 @@ public struct TrainOptions: Sendable {
                 "train_interpolation": trainInterpolation?.rawValue ?? "random",
                 "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),
                 "mixup": "\(mixup.mixupAlpha)", "cutmix": "\(mixup.cutmixAlpha)", "mixup_prob": "\(mixup.prob)",
-                "mixup_switch_prob": "\(mixup.switchProb)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
+                "mixup_switch_prob": "\(mixup.switchProb)", "sched": sched.rawValue, "decay_epochs": "\(decayEpochs)",
+                "decay_milestones": "[" + decayMilestones.map(String.init).joined(separator: ", ") + "]",
+                "decay_rate": "\(decayRate)", "cooldown_epochs": "\(cooldownEpochs)", "warmup_prefix": "\(warmupPrefix)",
+                "sched_on_updates": "\(schedOnUpdates)", "warmup_steps": "\(warmupSteps)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
                 "recount": "\(erasing.count)", "seed": "\(seed)", "eval_every": "\(evalEvery)", "workers": "\(workers)"]
     }
 
     /// The learning-rate schedule these options give.
-    public var scheduler: CosineLRScheduler { scheduler(globalBatch: batchSize * gradAccumSteps) }
+    public var scheduler: LRSchedule { scheduler(globalBatch: batchSize * gradAccumSteps, updatesPerEpoch: 1) }
 
-    /// The learning-rate schedule for a global batch of `globalBatch` images per step (`peakLR(globalBatch:)`).
-    public func scheduler(globalBatch: Int) -> CosineLRScheduler {
-        CosineLRScheduler(baseLR: peakLR(globalBatch: globalBatch), minLR: minLR, warmupLR: warmupLR, warmupEpochs: warmupEpochs,
-                          epochs: epochs)
+    /// The learning-rate schedule for a global batch of `globalBatch` images per step (`peakLR(globalBatch:)`) and
+    /// `updatesPerEpoch` optimiser updates per epoch.
+    public func scheduler(globalBatch: Int, updatesPerEpoch: Int) -> LRSchedule {
+        LRSchedule(options: self, baseLR: peakLR(globalBatch: globalBatch), updatesPerEpoch: updatesPerEpoch)
     }
 }
 

@@ -128,9 +128,11 @@ public final class Trainer {
         stepLosses.reserveCapacity(stepLosses.count + o.epochs * steps)
         runMetadata = try configuration.metadata().merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
         for w in watchers { try w.fitWillStart(self) }
-        let schedule = o.scheduler(globalBatch: globalBatch)
-        for epoch in startEpoch..<max(startEpoch, min(o.epochs, stopAfter ?? o.epochs)) {
-            let lr = schedule.lr(epoch: epoch)
+        let schedule = o.scheduler(globalBatch: globalBatch, updatesPerEpoch: steps), epochs = schedule.totalEpochs
+        for epoch in startEpoch..<max(startEpoch, min(epochs, stopAfter ?? epochs)) {
+            // per epoch, or per update with --sched-on-updates (the epoch's first update's rate is the one logged)
+            func rate(_ s: Int) -> Double { schedule.onUpdates ? schedule.lr(epoch * steps + s) : schedule.lr(epoch) }
+            let lr = rate(0)
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
             order.shuffle(using: &shuffleRng)
@@ -161,9 +163,9 @@ public final class Trainer {
                         Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
                         mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
                                       into: targets.pointer)
-                        stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(lr))
+                        stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(rate(s)))
                     } else {
-                        stepLoss = step.accumulate(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(lr))
+                        stepLoss = step.accumulate(images: batch.images, labels: batch.labels, batch: o.batchSize, lr: Float(rate(s)))
                     }
                     guard let loss = stepLoss else { continue }
                     // the NaN guard: the step left the weights alone, and the last checkpoint is the last good one
@@ -183,7 +185,7 @@ public final class Trainer {
             parallel.distributeBatchNorm(model, mode: o.syncBN ? .none : o.distBN)
             let seconds = Date().timeIntervalSince(t0)
             var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
-            if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == o.epochs {
+            if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == epochs {
                 let e0 = Date()
                 let ev = try parallel.evaluate(model, on: test, batchSize: o.batchSize)
                 stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
