@@ -12,7 +12,7 @@ enum ConfigFile {
     /// Flags with a `--no-` form (`key: false` gives `--no-key`).
     static let invertibleFlags: Set<String> = ["freeze-spatial"]
     /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).
-    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias", "opt-betas", "world-size"]
+    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias", "world-size"]
     /// Short options, by the long name they stand for.
     static let shorts = ["-b": "batch-size", "-j": "workers"]
 

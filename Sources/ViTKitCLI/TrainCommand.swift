@@ -49,6 +49,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "warmup-cosine and warmup-linear: warmup updates (jeonsworld's --warmup_steps).") var warmupSteps = 500
     @Option(help: "AdamW weight decay (on weights with ndim > 1 that are not biases, nor pos_embed, cls_token, reg_token, as timm).") var weightDecay = 0.01
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
+    @Option(help: "Optimiser, as timm's --opt: adamw, adam, sgd (Nesterov momentum, as timm), momentum, nesterov.") var opt = "adamw"
+    @Option(help: "Momentum of the SGD optimisers.") var momentum = 0.9
+    @Option(parsing: .upToNextOption, help: "Adam's betas, two numbers.") var optBetas: [Double] = [0.9, 0.999]
     @Option(help: "Clip the global gradient norm to this (0: off).") var clipGrad = 3.0
     @Option(help: "Label smoothing.") var smoothing = 0.1
     @Option(help: "Horizontal flip probability.") var hflip = 0.5
@@ -104,6 +107,11 @@ struct TrainCommand: ParsableCommand {
         try check(warmupEpochs >= 0, "--warmup-epochs must be 0 or more, got \(warmupEpochs)")
         try check(weightDecay >= 0, "--weight-decay must be 0 or more, got \(weightDecay)")
         try check(optEps > 0, "--opt-eps must be positive, got \(optEps)")
+        try check(Optimizer.Algorithm(rawValue: opt.lowercased()) != nil, opt.lowercased() == "lamb"
+                  ? "--opt lamb is not implemented yet: expected adamw, adam, sgd, momentum or nesterov"
+                  : "--opt '\(opt)': expected adamw, adam, sgd, momentum or nesterov")
+        try check(optBetas.count == 2 && optBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "--opt-betas takes two numbers in [0, 1), got \(optBetas)")
+        try check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
         try check(clipGrad >= 0, "--clip-grad must be 0 (off) or positive, got \(clipGrad)")
         try check(smoothing >= 0 && smoothing < 1, "--smoothing must be in [0, 1), got \(smoothing)")
         try check(hflip >= 0 && hflip <= 1, "--hflip must be a probability in [0, 1], got \(hflip)")
@@ -150,6 +158,8 @@ struct TrainCommand: ParsableCommand {
         o.sched = LRSchedule.Kind(rawValue: sched) ?? .cosine; o.decayEpochs = decayEpochs; o.decayMilestones = decayMilestones
         o.decayRate = decayRate; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
         o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
+        o.opt = Optimizer.Algorithm(rawValue: opt.lowercased()) ?? .adamw; o.momentum = momentum
+        if optBetas.count == 2 { o.beta1 = optBetas[0]; o.beta2 = optBetas[1] }
         o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
         return o
     }

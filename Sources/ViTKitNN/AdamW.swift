@@ -1,24 +1,56 @@
 import ViTKitCore
 
-/// AdamW exactly as torch.optim.AdamW computes it, over the whole flat parameter buffer in one loop:
-///   p ← p·(1 − lr·wd);  m ← m + (1−β1)(g − m);  v ← β2·v + (1−β2)·g²
-///   p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
-/// Weight decay is applied only where `ParameterInfo.decays` (ndim > 1, not a bias), as timm's param groups do;
-/// frozen parameters (not `trainable`) are left out, as timm leaves out those without `requires_grad`.
-public final class AdamW {
+/// The optimisers of timm's `--opt`, exactly as torch computes them, over the whole flat parameter buffer in one
+/// loop (w the weight decay where `ParameterInfo.decays`, else 0):
+///
+///   adamw:  p ← p·(1 − lr·w);  m ← m + (1−β1)(g − m);  v ← β2·v + (1−β2)·g²;  p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+///   adam:   g ← g + w·p (L2, torch.optim.Adam), then the same moments and step, no decoupled decay
+///   momentum / nesterov (and timm's `sgd`, which is nesterov):  g ← g + w·p;  b ← μ·b + g (b in `m`);
+///           p ← p − lr·(g + μ·b) with nesterov, p − lr·b without (torch.optim.SGD, dampening 0)
+///
+/// Frozen parameters (not `trainable`) are left out, as timm leaves out those without `requires_grad`.
+public final class Optimizer {
+    /// timm's `--opt` names.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// torch.optim.AdamW (decoupled weight decay).
+        case adamw
+        /// torch.optim.Adam (L2 weight decay in the gradient).
+        case adam
+        /// timm's `sgd`: SGD with Nesterov momentum.
+        case sgd
+        /// SGD with (heavy-ball) momentum.
+        case momentum
+        /// SGD with Nesterov momentum.
+        case nesterov
+
+        /// Whether it keeps Adam's two moments (else one momentum buffer).
+        public var isAdam: Bool { self == .adamw || self == .adam }
+    }
+
+    /// Which update rule.
+    public let algorithm: Algorithm
+    /// SGD's momentum μ (timm's `--momentum`).
+    public var momentum: Float
     /// torch.optim.AdamW's betas, eps and weight decay.
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// Updates made (t in the bias corrections).
     public package(set) var step = 0
-    /// The first and second moments (torch's `exp_avg`, `exp_avg_sq`), laid out as the parameters.
+    /// The first and second moments (torch's `exp_avg`, `exp_avg_sq`), laid out as the parameters; for SGD, `m` is
+    /// the momentum buffer and `v` is empty.
     public let m: AlignedBuffer, v: AlignedBuffer
+
+    /// The state a resume needs, by torch's names: `exp_avg` and `exp_avg_sq`, or SGD's `momentum_buffer`.
+    public var stateBuffers: [(name: String, buffer: AlignedBuffer)] {
+        algorithm.isAdam ? [("exp_avg", m), ("exp_avg_sq", v)] : [("momentum_buffer", m)]
+    }
     private let segments: [(range: Range<Int>, decays: Bool)]
 
-    /// An optimiser for the parameters `table` lays out, with zero moments.
-    public init(table: ParameterTable, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0.01) {
+    /// An optimiser for the parameters `table` lays out, with zero moments (AdamW unless `algorithm` says).
+    public init(table: ParameterTable, algorithm: Algorithm = .adamw, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                weightDecay: Float = 0.01, momentum: Float = 0.9) {
+        self.algorithm = algorithm; self.momentum = momentum
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
-        m = AlignedBuffer(count: table.count); v = AlignedBuffer(count: table.count)
+        m = AlignedBuffer(count: table.count); v = AlignedBuffer(count: algorithm.isAdam ? table.count : 0)
         segments = table.entries.filter(\.trainable).map { ($0.offset..<($0.offset + $0.count), $0.decays) }
     }
 
@@ -32,8 +64,36 @@ public final class AdamW {
         let p = params.pointer, g = grads.pointer, mp = m.pointer, vp = v.pointer
         let total = params.count
         segments.withUnsafeBufferPointer { segments in
-            pool.run(Step(p: p, g: g, m: mp, v: vp, segments: segments, count: total, lr: lr, wd: wd, b1: b1, b2: b2,
-                          eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt))
+            switch algorithm {
+            case .adamw, .adam:
+                pool.run(Step(p: p, g: g, m: mp, v: vp, segments: segments, count: total, lr: lr, wd: wd, b1: b1, b2: b2,
+                              eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt, decoupled: algorithm == .adamw))
+            case .sgd, .momentum, .nesterov:
+                pool.run(SGDStep(p: p, g: g, b: mp, segments: segments, count: total, lr: lr, wd: wd, mu: momentum,
+                                 nesterov: algorithm != .momentum))
+            }
+        }
+    }
+
+    /// torch.optim.SGD over each thread's slice: g ← g + w·p; b ← μ·b + g; p ← p − lr·(nesterov ? g + μ·b : b).
+    struct SGDStep: ParallelRangeJob {
+        let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, b: UnsafeMutablePointer<Float>
+        let segments: UnsafeBufferPointer<(range: Range<Int>, decays: Bool)>
+        let count: Int, lr: Float, wd: Float, mu: Float, nesterov: Bool
+        var granule: Int { 16 }
+
+        func run(_ chunk: Range<Int>) {
+            for seg in segments {
+                let lo = max(seg.range.lowerBound, chunk.lowerBound), hi = min(seg.range.upperBound, chunk.upperBound)
+                if lo >= hi { continue }
+                let w = seg.decays ? wd : 0
+                for i in lo..<hi {
+                    let gi = g[i] + w * p[i]
+                    let bi = mu * b[i] + gi
+                    b[i] = bi
+                    p[i] -= lr * (nesterov ? gi + mu * bi : bi)
+                }
+            }
         }
     }
 
@@ -42,19 +102,22 @@ public final class AdamW {
         let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>
         let v: UnsafeMutablePointer<Float>, segments: UnsafeBufferPointer<(range: Range<Int>, decays: Bool)>
         let count: Int, lr: Float, wd: Float, b1: Float, b2: Float, eps: Float, stepSize: Float, bc2Sqrt: Float
+        /// AdamW's decay of the weight (else Adam's L2 term in the gradient).
+        let decoupled: Bool
         var granule: Int { 16 }
 
         func run(_ chunk: Range<Int>) {
             for seg in segments {
                 let lo = max(seg.range.lowerBound, chunk.lowerBound), hi = min(seg.range.upperBound, chunk.upperBound)
                 if lo >= hi { continue }
-                let decay = 1 - lr * (seg.decays ? wd : 0)
+                let w = seg.decays ? wd : 0
+                let decay = decoupled ? 1 - lr * w : 1, l2 = decoupled ? 0 : w, l28 = F8(repeating: l2)
                 let decay8 = F8(repeating: decay), oneMinusB1 = F8(repeating: 1 - b1), b2v = F8(repeating: b2)
                 let oneMinusB2 = F8(repeating: 1 - b2), step8 = F8(repeating: stepSize)
                 let bc = F8(repeating: bc2Sqrt), eps8 = F8(repeating: eps)
                 var i = lo
                 while i + 8 <= hi {
-                    let gi = load8(g + i), mOld = load8(m + i)
+                    let gi = load8(g + i) + l28 * load8(p + i), mOld = load8(m + i)
                     let mi = mOld + (gi - mOld) * oneMinusB1
                     let vi = load8(v + i) * b2v + oneMinusB2 * (gi * gi)
                     store8(m + i, mi); store8(v + i, vi)
@@ -62,7 +125,7 @@ public final class AdamW {
                     i += 8
                 }
                 while i < hi {
-                    let gi = g[i]
+                    let gi = g[i] + l2 * p[i]
                     let mi = m[i] + (gi - m[i]) * (1 - b1)
                     let vi = v[i] * b2 + (1 - b2) * (gi * gi)
                     m[i] = mi; v[i] = vi
@@ -73,6 +136,9 @@ public final class AdamW {
         }
     }
 }
+
+/// The optimiser's old name: an `Optimizer` is AdamW unless its `algorithm` says otherwise.
+public typealias AdamW = Optimizer
 
 extension Double {
     fileprivate func power(_ n: Int) -> Double { var r = 1.0; for _ in 0..<n { r *= self }; return r }

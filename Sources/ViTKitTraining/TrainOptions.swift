@@ -75,6 +75,10 @@ public struct TrainOptions: Sendable {
     /// timm's `--dist-bn`: how the processes' BatchNorm running statistics are made equal after each epoch.
     public var distBN = DistributedBatchNorm.reduce
 
+    /// timm's `--opt`: adamw (the paper's), adam, sgd (Nesterov, as timm), momentum, nesterov.
+    public var opt = Optimizer.Algorithm.adamw
+    /// timm's `--momentum`, for the SGD family.
+    public var momentum = 0.9
     /// The learning-rate schedule's form (timm's `--sched`; jeonsworld's per-step `warmup-cosine`/`warmup-linear`).
     public var sched = LRSchedule.Kind.cosine
     /// timm's `--decay-epochs`: `step`'s interval.
@@ -120,7 +124,7 @@ public struct TrainOptions: Sendable {
                 "lr_base": lrBase.map { "\($0)" } ?? "", "lr_base_size": "\(lrBaseSize)", "lr_base_scale": lrBaseScale,
                 "grad_accum_steps": "\(gradAccumSteps)", "sync_bn": "\(syncBN)", "dist_bn": distBN.rawValue,
                 "warmup_lr": "\(warmupLR)", "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)",
-                "opt_eps": "\(optEps)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
+                "opt_eps": "\(optEps)", "opt": opt.rawValue, "momentum": "\(momentum)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
                 "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
                 "train_interpolation": trainInterpolation?.rawValue ?? "random",
                 "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),

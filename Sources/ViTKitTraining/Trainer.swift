@@ -18,7 +18,7 @@ public final class Trainer {
     /// The recipe.
     public let options: TrainOptions
     /// AdamW, over the model's parameters.
-    public let optimizer: AdamW
+    public let optimizer: Optimizer
     /// The step each batch takes; its `gradientHook` is where a data-parallel run reduces gradients.
     public let step: TrainStep
     /// Receives one plain line per epoch; the CLI prints them.
@@ -59,8 +59,8 @@ public final class Trainer {
         self.model = model
         self.options = options
         configuration = RunConfiguration(model: model.architecture, options: options)
-        optimizer = AdamW(table: model.table, beta1: Float(options.beta1), beta2: Float(options.beta2),
-                          eps: Float(options.optEps), weightDecay: Float(options.weightDecay))
+        optimizer = Optimizer(table: model.table, algorithm: options.opt, beta1: Float(options.beta1), beta2: Float(options.beta2),
+                              eps: Float(options.optEps), weightDecay: Float(options.weightDecay), momentum: Float(options.momentum))
         step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing),
                          accumulationSteps: max(1, options.gradAccumSteps))
         parallel = DataParallel(communicator: communicator)

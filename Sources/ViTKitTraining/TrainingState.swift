@@ -10,13 +10,14 @@ import ViTKitPictures
 /// The training state file (`train_state.safetensors`): a checkpoint plus what an exact resume needs.
 extension Checkpoint {
     /// Saves everything an exact resume needs in one file, so it is replaced in one step: the weights (and
-    /// buffers), AdamW's moments (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, as torch names them)
+    /// buffers), the optimiser's state (`optimizer.exp_avg.<name>`, `optimizer.exp_avg_sq.<name>`, or SGD's
+    /// `optimizer.momentum_buffer.<name>`, as torch names them)
     /// and, in the metadata, the training state and the architecture. Random draws are keyed by (seed, epoch), so
     /// the epoch is all of the random state.
     public static func saveTrainingState(_ model: any ImageClassifier, optimizer: AdamW, state: TrainingState,
                                          to path: String, extra: [String: String] = [:]) throws {
         var tensors = weights(model)
-        for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+        for (kind, buffer) in optimizer.stateBuffers {
             for e in model.table.entries {
                 tensors.append(("optimizer.\(kind).\(e.name)",
                                 SafeTensors.Tensor(shape: e.shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + e.offset, count: e.count)))))
@@ -41,7 +42,7 @@ extension Checkpoint {
         }
         try load(model, tensors: modelTensors(tensors, metadata: meta), what: what)
         if let optimizer {
-            for (kind, buffer) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+            for (kind, buffer) in optimizer.stateBuffers {
                 for e in model.table.entries {
                     guard let t = tensors["optimizer.\(kind).\(e.name)"], t.shape == e.shape else {
                         throw ViTKitError("\(what) has no optimizer.\(kind).\(e.name) of shape \(e.shape)")
