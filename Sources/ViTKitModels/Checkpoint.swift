@@ -53,7 +53,7 @@ public enum Checkpoint {
 
     /// The model's tensors of a file: all of them, or for a training state file all but the optimizer's.
     package static func modelTensors(_ tensors: [String: SafeTensors.Tensor], metadata: [String: String]) -> [String: SafeTensors.Tensor] {
-        metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") }
+        metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }
     }
 
     /// The model a checkpoint holds, read in one pass: built from the architecture the file records, or for a file

@@ -79,6 +79,12 @@ public struct TrainOptions: Sendable {
     public var opt = Optimizer.Algorithm.adamw
     /// timm's `--momentum`, for the SGD family.
     public var momentum = 0.9
+    /// timm's `--model-ema`: keep an exponential moving average of the weights, evaluated each epoch.
+    public var modelEMA = false
+    /// timm's `--model-ema-decay`.
+    public var modelEMADecay = 0.9998
+    /// timm's `--model-ema-warmup`.
+    public var modelEMAWarmup = false
     /// The learning-rate schedule's form (timm's `--sched`; jeonsworld's per-step `warmup-cosine`/`warmup-linear`).
     public var sched = LRSchedule.Kind.cosine
     /// timm's `--decay-epochs`: `step`'s interval.
@@ -124,7 +130,8 @@ public struct TrainOptions: Sendable {
                 "lr_base": lrBase.map { "\($0)" } ?? "", "lr_base_size": "\(lrBaseSize)", "lr_base_scale": lrBaseScale,
                 "grad_accum_steps": "\(gradAccumSteps)", "sync_bn": "\(syncBN)", "dist_bn": distBN.rawValue,
                 "warmup_lr": "\(warmupLR)", "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)",
-                "opt_eps": "\(optEps)", "opt": opt.rawValue, "momentum": "\(momentum)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
+                "opt_eps": "\(optEps)", "opt": opt.rawValue, "momentum": "\(momentum)",
+                "model_ema": "\(modelEMA)", "model_ema_decay": "\(modelEMADecay)", "model_ema_warmup": "\(modelEMAWarmup)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
                 "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
                 "train_interpolation": trainInterpolation?.rawValue ?? "random",
                 "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),
@@ -160,6 +167,8 @@ public struct EpochStats: Codable, Sendable, Equatable {
     public var testTop1: Double?
     /// Evaluation top-5, in percent.
     public var testTop5: Double?
+    /// With model EMA: the trained model's own evaluation (the test columns are then the EMA's, as timm's).
+    public var modelTestLoss: Double? = nil, modelTestTop1: Double? = nil
     /// The training part of the epoch.
     public var seconds: Double
     /// The evaluation after it (nil when the epoch was not evaluated).

@@ -45,6 +45,10 @@ public final class Trainer {
     public private(set) var startEpoch = 0
     /// Best evaluation top-1 so far (what `model_best` holds).
     public private(set) var bestTop1: Double?
+    /// The model EMA (`options.modelEMA`), made when `fit` or `resume` first needs it.
+    public private(set) var ema: ModelEMA?
+    /// Epochs the run trains: the schedule's count (`LRSchedule.totalEpochs`, cooldown and warmup prefix included).
+    public private(set) var totalEpochs: Int
 
     /// The processes training together (timm's DDP semantics, `DataParallel`); one by default.
     public let parallel: DataParallel
@@ -65,6 +69,7 @@ public final class Trainer {
                          accumulationSteps: max(1, options.gradAccumSteps))
         parallel = DataParallel(communicator: communicator)
         if communicator.size > 1 { step.reducer = parallel }
+        totalEpochs = options.scheduler.totalEpochs
     }
 
     /// `last.safetensors` in the output folder, or nil without one.
@@ -86,6 +91,11 @@ public final class Trainer {
     public func resume(from path: String, optimizerState: Bool = true) throws -> [String: (String, String)] {
         let state = try Checkpoint.loadTrainingState(model, optimizer: optimizerState ? optimizer : nil, from: path)
         startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1
+        if options.modelEMA {
+            let average = try ModelEMA(copying: model, decay: options.modelEMADecay, warmup: options.modelEMAWarmup)
+            try Checkpoint.loadEMA(average.model, from: path)  // a state saved without one starts from the weights
+            ema = average
+        }
         return configuration.changes(since: RunConfiguration(arguments: state.settings))
     }
 
@@ -103,6 +113,10 @@ public final class Trainer {
         if o.syncBN && world.size > 1 { model.synchronizeBatchNorm(parallel.batchNormSync) }
         defer { model.synchronizeBatchNorm(nil) }
         try parallel.start(model: model, optimizer: optimizer, configuration: configuration, train: train, test: test)
+        if o.modelEMA {
+            if ema == nil { ema = try ModelEMA(copying: model, decay: o.modelEMADecay, warmup: o.modelEMAWarmup) }
+            for b in [ema!.model.params, ema!.model.state] { parallel.communicator.broadcast(b) }
+        }
         model.reserve(batch: o.batchSize)
         let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
                                     seed: o.seed, workers: o.workers)
@@ -129,6 +143,7 @@ public final class Trainer {
         runMetadata = try configuration.metadata().merging((pretrainedConfig ?? PretrainedConfig(trainedOn: train)).metadata()) { $1 }
         for w in watchers { try w.fitWillStart(self) }
         let schedule = o.scheduler(globalBatch: globalBatch, updatesPerEpoch: steps), epochs = schedule.totalEpochs
+        totalEpochs = epochs
         for epoch in startEpoch..<max(startEpoch, min(epochs, stopAfter ?? epochs)) {
             // per epoch, or per update with --sched-on-updates (the epoch's first update's rate is the one logged)
             func rate(_ s: Int) -> Double { schedule.onUpdates ? schedule.lr(epoch * steps + s) : schedule.lr(epoch) }
@@ -174,6 +189,7 @@ public final class Trainer {
                         throw ViTKitError("training stopped: the loss is \(loss) at epoch \(epoch + 1), step \(s + 1); "
                             + (kept.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written yet"))
                     }
+                    ema?.update(from: model, step: optimizer.step)
                     stepLosses.append(loss)
                     lossSum += Double(loss)
                     let rate = Double((s + 1) * globalBatch) / Date().timeIntervalSince(t0)
@@ -189,6 +205,13 @@ public final class Trainer {
                 let e0 = Date()
                 let ev = try parallel.evaluate(model, on: test, batchSize: o.batchSize)
                 stats.testLoss = ev.loss; stats.testTop1 = ev.top1; stats.testTop5 = ev.top5
+                if let ema {
+                    // timm: the EMA's evaluation takes the eval columns and picks the best checkpoint
+                    parallel.distributeBatchNorm(ema.model, mode: o.syncBN ? .none : o.distBN)
+                    let e = try parallel.evaluate(ema.model, on: test, batchSize: o.batchSize)
+                    stats.modelTestLoss = ev.loss; stats.modelTestTop1 = ev.top1
+                    stats.testLoss = e.loss; stats.testTop1 = e.top1; stats.testTop5 = e.top5
+                }
                 stats.evalSeconds = Date().timeIntervalSince(e0)
             }
             history.append(stats)
@@ -205,6 +228,7 @@ public final class Trainer {
     public static func line(_ s: EpochStats) -> String {
         var l = String(format: "epoch=%d lr=%.6g train_loss=%.4f", s.epoch, s.lr, s.trainLoss)
         if let tl = s.testLoss, let acc = s.testTop1 { l += String(format: " test_loss=%.4f test_acc=%.2f", tl, acc) }
+        if let acc = s.modelTestTop1 { l += String(format: " (EMA) model_test_acc=%.2f", acc) }
         l += String(format: " seconds=%.1f", s.seconds)
         if let e = s.evalSeconds { l += String(format: " eval_seconds=%.1f", e) }
         return l

@@ -36,7 +36,7 @@ public final class ProgressObserver: TrainingObserver {
     /// Shows the live line.
     public func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws {
         guard let show else { return }
-        let epochs = trainer.options.epochs
+        let epochs = trainer.totalEpochs
         let perStep = Double(trainer.options.batchSize) / max(imagesPerSecond, 1e-9)
         let eta = perStep * Double(steps - step - 1 + (epochs - epoch - 1) * steps)
         show(String(format: "epoch %d/%d step %d/%d loss %.4f  %.1f img/s  ETA %@", epoch + 1, epochs, step + 1, steps, meanLoss,
@@ -99,10 +99,13 @@ public final class CheckpointWriter: TrainingObserver {
         let meta = trainer.runMetadata.merging(["epoch": "\(stats.epoch)"]) { $1 }
         try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: TrainingState(
             epoch: stats.epoch, optimizerStep: trainer.optimizer.step, bestTop1: trainer.bestTop1, history: trainer.history,
-            settings: trainer.configuration.arguments), to: Trainer.trainingStatePath(in: folder), extra: meta)
+            settings: trainer.configuration.arguments), to: Trainer.trainingStatePath(in: folder), extra: meta,
+            ema: trainer.ema?.model)
         try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("last.safetensors"), extra: meta)
         if improved {
-            try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
+            // with model EMA the best top-1 is the EMA's, so model_best holds its weights (timm's best metric)
+            try Checkpoint.save(trainer.ema?.model ?? trainer.model,
+                                to: (folder as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
         }
     }
 }

@@ -15,8 +15,10 @@ extension Checkpoint {
     /// and, in the metadata, the training state and the architecture. Random draws are keyed by (seed, epoch), so
     /// the epoch is all of the random state.
     public static func saveTrainingState(_ model: any ImageClassifier, optimizer: AdamW, state: TrainingState,
-                                         to path: String, extra: [String: String] = [:]) throws {
+                                         to path: String, extra: [String: String] = [:], ema: (any ImageClassifier)? = nil) throws {
         var tensors = weights(model)
+        // timm's state_dict_ema, as `ema.<name>`
+        if let ema { tensors += weights(ema, prefix: "ema.") }
         for (kind, buffer) in optimizer.stateBuffers {
             for e in model.table.entries {
                 tensors.append(("optimizer.\(kind).\(e.name)",
@@ -53,6 +55,18 @@ extension Checkpoint {
             optimizer.step = state.optimizerStep
         }
         return state
+    }
+}
+
+extension Checkpoint {
+    /// Fills `ema` from a training state's `ema.<name>` tensors; returns false when the file has none.
+    @discardableResult
+    public static func loadEMA(_ ema: any ImageClassifier, from path: String) throws -> Bool {
+        let tensors = try SafeTensors.read(path: path).tensors.filter { $0.key.hasPrefix("ema.") }
+        if tensors.isEmpty { return false }
+        try load(ema, tensors: Dictionary(uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst(4)), $0.value) }),
+                 what: "the model EMA in \(path)")
+        return true
     }
 }
 
