@@ -51,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
     @Option(help: "Optimiser, as timm's --opt: adamw, adam, sgd (Nesterov momentum, as timm), momentum, nesterov.") var opt = "adamw"
     @Option(help: "Momentum of the SGD optimisers.") var momentum = 0.9
+    @Option(help: "Stochastic depth (timm's --drop-path): the rate of the last block, rising linearly from 0 at the first (ViT).")
+    var dropPath = 0.0
     @Flag(help: "Keep an exponential moving average of the weights (timm's ModelEmaV3); it is evaluated each epoch and picks model_best.")
     var modelEma = false
     @Option(help: "Decay of the model EMA.") var modelEmaDecay = 0.9998
@@ -115,6 +117,7 @@ struct TrainCommand: ParsableCommand {
                   ? "--opt lamb is not implemented yet: expected adamw, adam, sgd, momentum or nesterov"
                   : "--opt '\(opt)': expected adamw, adam, sgd, momentum or nesterov")
         try check(optBetas.count == 2 && optBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "--opt-betas takes two numbers in [0, 1), got \(optBetas)")
+        try check(dropPath >= 0 && dropPath < 1, "--drop-path must be in [0, 1), got \(dropPath)")
         try check(modelEmaDecay >= 0 && modelEmaDecay < 1, "--model-ema-decay must be in [0, 1), got \(modelEmaDecay)")
         try check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
         try check(clipGrad >= 0, "--clip-grad must be 0 (off) or positive, got \(clipGrad)")
@@ -164,7 +167,7 @@ struct TrainCommand: ParsableCommand {
         o.decayRate = decayRate; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
         o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
         o.opt = Optimizer.Algorithm(rawValue: opt.lowercased()) ?? .adamw; o.momentum = momentum
-        o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup
+        o.dropPath = dropPath; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup
         if optBetas.count == 2 { o.beta1 = optBetas[0]; o.beta2 = optBetas[1] }
         o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
         return o

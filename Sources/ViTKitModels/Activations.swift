@@ -24,6 +24,8 @@ package final class Activations {
     let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
     let logits: AlignedBuffer, dLogits: AlignedBuffer
     let dResid: AlignedBuffer, dTmp: AlignedBuffer
+    /// A residual branch's gradient after its drop-path mask [B·T × D].
+    let dBranch: AlignedBuffer
     /// MLP backward keeps the GELU derivative here [B·T × hidden], attention backward later dqkv [B·T × 3D]:
     /// never needed at the same time, so they share memory.
     private let sharedGrad: AlignedBuffer
@@ -61,6 +63,7 @@ package final class Activations {
         fcMean = AlignedBuffer(count: b); fcRstd = AlignedBuffer(count: b)
         logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
         dResid = AlignedBuffer(count: rows * d); dTmp = AlignedBuffer(count: rows * d)
+        dBranch = AlignedBuffer(count: c.depth > 0 ? rows * d : 0)
         sharedGrad = AlignedBuffer(count: rows * max(hiddenDim, 3 * d))
         dPooled = AlignedBuffer(count: b * d); dPooledNorm = AlignedBuffer(count: b * d)
         threadScratch = AlignedBuffer(count: threads * max(Attention.scratchPerThread(tokens: tokens), 2 * d))

@@ -114,6 +114,20 @@ extension ImageClassifier {
         return true
     }
 
+    /// Turns stochastic depth on (timm's `drop_path_rate`; nil or 0 off) for batches of up to `capacity`; returns
+    /// false for a model without residual blocks to drop (ConvMixer).
+    @discardableResult
+    package func setDropPath(rate: Double?, capacity: Int) -> Bool {
+        guard let vit = self as? VisionTransformer else { return false }
+        vit.setDropPath(rate: rate, capacity: capacity)
+        return true
+    }
+
+    /// Draws the next training forward's drop-path masks, keyed by the images' positions in the epoch.
+    package func drawDropPathMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
+        (self as? VisionTransformer)?.drawDropPathMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
+    }
+
     /// Parameters and buffers: every tensor of timm's state_dict, in order of the two tables.
     public var stateDictEntries: [(ParameterInfo, UnsafeMutablePointer<Float>)] {
         table.entries.map { ($0, params.pointer + $0.offset) } + stateTable.entries.map { ($0, state.pointer + $0.offset) }

@@ -25,6 +25,10 @@ public final class VisionTransformer: ImageClassifier {
     public let pool: ThreadPool
     /// The fixed sin-cos position embedding [N × D], when config.posEmbed is .sincos.
     public let fixedPosEmbed: AlignedBuffer?
+    /// Stochastic depth in training (nil: off).
+    package var dropPath: DropPathState?
+    /// Whether the last forward applied drop-path masks (what backward must follow).
+    var lastForwardDropped = false
 
     struct Block {
         var norm1w = 0, norm1b = 0, qkvw = 0, projw = 0, projb = 0
@@ -115,7 +119,14 @@ public final class VisionTransformer: ImageClassifier {
     /// Runs the model on `images` ([batch × C × H × W], normalised) and returns the logits [batch × classes].
     @discardableResult
     public func forward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        forward(images: images, batch: batch, training: false)
+    }
+
+    /// The forward pass; in training, with the drop-path masks of `dropPath` when it is set.
+    func forward(images: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         reserve(batch: batch)
+        let dropping = training && dropPath != nil
+        lastForwardDropped = dropping
         let a = acts!, c = config, p = params.pointer, pool = pool
         let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
         let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
@@ -143,6 +154,7 @@ public final class VisionTransformer: ImageClassifier {
             // x_mid = x + proj(attn)
             Linear.forward(pool, out: ly.xMid, inp: a.attnOut.pointer, w: p + blk.projw, b: p + blk.projb,
                            rows: rows, inF: d, outF: d)
+            if dropping { DropPath.scale(pool, out: ly.xMid, inp: ly.xMid, masks: dropPathMask(l, 0), batch: batch, rowSize: tk * d) }
             Kernels.add(ly.xMid, x, rows * d)
             LayerNorm.forward(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
                               b: p + blk.norm2b, rows: rows, dim: d, eps: c.normEps)
@@ -152,6 +164,7 @@ public final class VisionTransformer: ImageClassifier {
             let xNext = a.resid(l + 1)
             Linear.forward(pool, out: xNext, inp: a.hidden.pointer, w: p + blk.fc2w, b: p + blk.fc2b,
                            rows: rows, inF: hid, outF: d)
+            if dropping { DropPath.scale(pool, out: xNext, inp: xNext, masks: dropPathMask(l, 1), batch: batch, rowSize: tk * d) }
             Kernels.add(xNext, ly.xMid, rows * d)
         }
 
@@ -211,10 +224,16 @@ public final class VisionTransformer: ImageClassifier {
             let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV, ln = a.lnOut.pointer
             // MLP: dres holds dL/dx_{l+1}
             GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative, inp: ly.fc1, n: rows * hid)
-            Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dres, inp: hidden,
+            // the branch's gradient: through its drop-path mask (the residual path keeps dres as it is)
+            var dMLP = UnsafePointer(dres)
+            if lastForwardDropped {
+                DropPath.scale(pool, out: a.dBranch.pointer, inp: dres, masks: dropPathMask(l, 1), batch: batch, rowSize: tk * d)
+                dMLP = UnsafePointer(a.dBranch.pointer)
+            }
+            Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dMLP, inp: hidden,
                             w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
             let timer = LayerProfiler.begin()  // fc2's input gradient, written over the GELU output
-            pool.gemm(m: rows, n: hid, k: d, a: dres, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
+            pool.gemm(m: rows, n: hid, k: d, a: dMLP, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
             LayerProfiler.end(.linearBackward, timer)
             Kernels.multiply(pool, hidden, a.geluDerivative, rows * hid)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
@@ -226,10 +245,15 @@ public final class VisionTransformer: ImageClassifier {
                                rows: rows, dim: d, partials: scratch)
             // attention: dres holds dL/dx_mid
             // (proj's weight gradient needs the attention output, which attention backward recomputes)
-            Linear.backwardInput(pool, dinp: dTmp, dout: dres, w: p + blk.projw, rows: rows, inF: d, outF: d)
+            var dAttn = UnsafePointer(dres)
+            if lastForwardDropped {
+                DropPath.scale(pool, out: a.dBranch.pointer, inp: dres, masks: dropPathMask(l, 0), batch: batch, rowSize: tk * d)
+                dAttn = UnsafePointer(a.dBranch.pointer)
+            }
+            Linear.backwardInput(pool, dinp: dTmp, dout: dAttn, w: p + blk.projw, rows: rows, inF: d, outF: d)
             Attention.backward(pool, dqkv: dqkv, out: a.attnOut.pointer, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
                                batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch)
-            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dres, inp: a.attnOut.pointer,
+            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dAttn, inp: a.attnOut.pointer,
                                    rows: rows, inF: d, outF: d)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
                                 b: p + blk.norm1b, rows: rows, dim: d)
@@ -248,9 +272,44 @@ public final class VisionTransformer: ImageClassifier {
                         w: p + patchW, rows: batch * n, inF: kp, outF: d)
     }
 
-    /// A ViT's forward is the same in training and evaluation (no dropout, no batch statistics).
+    /// The training forward: as evaluation's, but with stochastic depth when `dropPath` is set.
     public func trainingForward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
-        forward(images: images, batch: batch)
+        forward(images: images, batch: batch, training: true)
+    }
+
+    /// Stochastic depth's state: per block timm's rate (linspace from 0), and the masks of the next training forward,
+    /// [depth × 2 (attention, MLP) × capacity].
+    package struct DropPathState {
+        package let rates: [Double]
+        package let masks: AlignedBuffer
+        package let capacity: Int
+    }
+
+    /// Turns stochastic depth on with timm's `drop_path_rate` (nil or 0: off), for batches of up to `capacity`.
+    package func setDropPath(rate: Double?, capacity: Int) {
+        guard let rate, rate > 0 else { dropPath = nil; return }
+        dropPath = DropPathState(rates: DropPath.rates(rate, depth: config.depth),
+                                 masks: AlignedBuffer(count: config.depth * 2 * capacity), capacity: capacity)
+    }
+
+    /// Draws the masks of sample j from its own stream, keyed by (seed, epoch, `firstPosition` + j): the same image
+    /// gets the same masks whatever the batch it is in (so data-parallel runs equal one process) and resumes exactly.
+    package func drawDropPathMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
+        guard let dp = dropPath else { return }
+        for j in 0..<batch {
+            var rng = RNG.stream(seed: seed, 6, UInt64(epoch) << 32 | UInt64(firstPosition + j))
+            for l in 0..<config.depth {
+                let keep = 1 - dp.rates[l]
+                for branch in 0..<2 {
+                    let u = Double(rng.next() >> 11) * 0x1p-53
+                    dp.masks.pointer[(l * 2 + branch) * dp.capacity + j] = u < keep ? Float(1 / keep) : 0
+                }
+            }
+        }
+    }
+
+    @inline(__always) func dropPathMask(_ l: Int, _ branch: Int) -> UnsafePointer<Float> {
+        UnsafePointer(dropPath!.masks.pointer + (l * 2 + branch) * dropPath!.capacity)
     }
 
     /// Where the caller writes d(loss)/d(logits) [batch × classes] before `backward`.

@@ -118,6 +118,8 @@ public final class Trainer {
             for b in [ema!.model.params, ema!.model.state] { parallel.communicator.broadcast(b) }
         }
         model.reserve(batch: o.batchSize)
+        model.setDropPath(rate: o.dropPath, capacity: o.batchSize)
+        defer { model.setDropPath(rate: nil, capacity: 0) }
         let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
                                     seed: o.seed, workers: o.workers)
         defer { loader.stop() }
@@ -172,6 +174,7 @@ public final class Trainer {
                                             width: train.size, rng: &eraseRng)
                         }
                     }
+                    model.drawDropPathMasks(seed: o.seed, epoch: epoch, firstPosition: batchStarts[s * k + micro], batch: o.batchSize)
                     let stepLoss: Float?
                     if mixup.active {
                         let d = mixup.draw(size: train.size, rng: &mixRng)

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+@testable import ViTKit
+@testable import ViTKitCore
+@testable import ViTKitIO
+@testable import ViTKitModels
+@testable import ViTKitNN
+@testable import ViTKitTraining
+
+/// Stochastic depth against timm (`scripts/make_drop_path_fixtures.py`): with the same per-sample masks, training
+/// forward and every gradient equal torch's; evaluation ignores it; the masks follow timm's linear rule.
+final class DropPathTests: XCTestCase {
+    func model() throws -> (VisionTransformer, [String: SafeTensors.Tensor]) {
+        let url = Bundle.module.url(forResource: "timm_drop_path", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let t = try SafeTensors.read(path: url.path).tensors
+        var c = ViTConfig(name: "dp", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 3, numHeads: 2)
+        c.classToken = false; c.globalPool = .avg; c.posEmbed = .learn; c.noEmbedClass = true
+        let m = try VisionTransformer(config: c, pool: Pools.two)
+        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
+        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        return (m, t)
+    }
+
+    func testTrainingWithMasksMatchesTimm() throws {
+        let (m, t) = try model()
+        m.setDropPath(rate: 0.3, capacity: 4)
+        XCTAssertEqual(m.dropPath!.rates.map { Float($0) }, [0, 0.15, 0.3])
+        m.dropPath!.masks.pointer.update(from: t["masks"]!.values, count: 24)
+        let labels = t["y"]!.values.map { Int32($0) }
+        let loss = try XCTUnwrap(t["x"]?.values).withUnsafeBufferPointer { x in
+            labels.withUnsafeBufferPointer { m.lossAndGradients(images: x.baseAddress!, labels: $0.baseAddress!, batch: 4, smoothing: 0.1) }
+        }
+        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
+        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 20)), t["logits"]!.values, tol: 1e-4, "logits")
+        for e in m.table.entries {
+            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
+        }
+        // evaluation is the plain forward
+        let plain = try model().0
+        let x = t["x"]!.values
+        let a = Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20))
+        let b = Array(UnsafeBufferPointer(start: plain.forward(images: x, batch: 4), count: 20))
+        XCTAssertEqual(a, b)
+    }
+
+    /// The masks: keyed by the image's position in the epoch, 0 or 1/keep, kept at the rate's share.
+    func testMasksAreKeyedByPositionAndKeepTheirRate() throws {
+        let (m, _) = try model()
+        m.setDropPath(rate: 0.3, capacity: 200)
+        m.drawDropPathMasks(seed: 1, epoch: 2, firstPosition: 0, batch: 200)
+        let all = m.dropPath!.masks.array
+        let last = Array(all[(5 * 200)..<(6 * 200)])   // block 2, MLP branch: rate 0.3
+        XCTAssert(last.allSatisfy { $0 == 0 || abs($0 - 1 / 0.7) < 1e-6 })
+        XCTAssertEqual(Double(last.filter { $0 > 0 }.count) / 200, 0.7, accuracy: 0.1)
+        XCTAssert(all[0..<400].allSatisfy { $0 == 1 }, "block 0 has rate 0")
+        m.drawDropPathMasks(seed: 1, epoch: 2, firstPosition: 50, batch: 10)
+        for j in 0..<10 { XCTAssertEqual(m.dropPath!.masks.pointer[5 * 200 + j], last[50 + j], "image 50 + \(j)") }
+    }
+}
