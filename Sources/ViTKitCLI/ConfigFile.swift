@@ -8,7 +8,7 @@ import Yams
 enum ConfigFile {
     /// Options that are flags (`key: true` gives `--key`, `false` nothing); every other key becomes `--key value…`.
     static let flags: Set<String> = ["no-resume-opt", "skip-bad-images", "coarse-labels", "dataset-download", "impulse-per-layer",
-                                     "profile", "sheet", "sync-bn", "warmup-prefix", "sched-on-updates", "model-ema", "model-ema-warmup"]
+                                     "profile", "sheet", "sync-bn", "warmup-prefix", "sched-on-updates", "model-ema", "model-ema-warmup", "amp"]
     /// Flags with a `--no-` form (`key: false` gives `--no-key`).
     static let invertibleFlags: Set<String> = ["freeze-spatial"]
     /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).

@@ -15,7 +15,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "ViT: MLP hidden size / embed dim.") var mlpRatio: Double?
     @Option(help: "ViT: prepend a class token: true or false.") var classToken: Bool?
     @Option(help: "ViT: register tokens.") var regTokens: Int?
-    @Option(help: "ViT: pooling before the head: avg or token.") var globalPool: GlobalPool?
+    @Option(name: [.customLong("global-pool"), .customLong("gp")], help: "ViT: pooling before the head: avg or token (timm's --gp).")
+    var globalPool: GlobalPool?
     @Option(help: "ViT: position embedding: sincos (fixed) or learn.") var posEmbed: PosEmbedKind?
     @Option(help: "ViT: position embedding skips prefix tokens: true or false.") var noEmbedClass: Bool?
     @Option(help: "ViT: LayerNorm after pooling instead of before: true or false (default: true for avg).") var fcNorm: Bool?

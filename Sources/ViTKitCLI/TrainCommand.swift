@@ -51,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
     @Option(help: "Optimiser, as timm's --opt: adamw, adam, sgd (Nesterov momentum, as timm), momentum, nesterov.") var opt = "adamw"
     @Option(help: "Momentum of the SGD optimisers.") var momentum = 0.9
+    @Flag(help: "Accepted for timm's command lines: ViTKit trains in float32 on the CPU, so it changes nothing (a note says so).")
+    var amp = false
     @Option(help: "Stochastic depth (timm's --drop-path): the rate of the last block, rising linearly from 0 at the first (ViT).")
     var dropPath = 0.0
     @Flag(help: "Keep an exponential moving average of the weights (timm's ModelEmaV3); it is evaluated each epoch and picks model_best.")
@@ -247,6 +249,7 @@ struct TrainCommand: ParsableCommand {
             print("# vitkit config=\(config.name) init=\(initText) dataset=\(data.datasetName) "
                 + "train=\(train.count) test=\(test.count) params=\(net.parameterCount) threads=\(pool.threadCount) "
                 + "batch=\(batchSize) epochs=\(epochs) output=\(output)")
+            if amp { print("# --amp: ViTKit trains in float32 on the CPU; the flag changes nothing") }
             fflush(stdout)
             try trainer.fit(train: train, test: test)
         }
