@@ -16,8 +16,43 @@ enum ConfigFile {
     /// Short options, by the long name they stand for.
     static let shorts = ["-b": "batch-size", "-j": "workers"]
 
+    /// timm's `--model-kwargs k=v …` keys, as vitkit options (the model's own options, and the two inits).
+    static let modelKwargs = ["img_size": "img-size", "patch_size": "patch-size", "embed_dim": "embed-dim", "depth": "depth",
+                              "num_heads": "num-heads", "mlp_ratio": "mlp-ratio", "class_token": "class-token",
+                              "reg_tokens": "reg-tokens", "global_pool": "global-pool", "pos_embed": "pos-embed",
+                              "no_embed_class": "no-embed-class", "fc_norm": "fc-norm", "drop_path_rate": "drop-path"]
+
+    /// `--model-kwargs k=v …` (timm's train.py) as the vitkit options they stand for: `img_size=224` is
+    /// `--img-size 224`; `weight_init=skip` is `--init skip`, and with `post_weight_init=impulse` the follow-up's
+    /// `--init post-impulse`. An unknown key is an error naming it.
+    static func expandModelKwargs(_ arguments: [String]) throws -> [String] {
+        guard let at = arguments.prefix(while: { $0 != "--" }).firstIndex(of: "--model-kwargs") else { return arguments }
+        var end = at + 1
+        while end < arguments.count, !arguments[end].hasPrefix("-"), arguments[end].contains("=") { end += 1 }
+        var options: [String] = [], weightInit: String?, postInit: String?
+        for pair in arguments[(at + 1)..<end] {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            switch kv[0] {
+            case "weight_init": weightInit = kv[1]
+            case "post_weight_init": postInit = kv[1]
+            case let key:
+                guard let name = modelKwargs[key] else {
+                    throw ViTKitError("--model-kwargs \(key)=…: not a model option vitkit has; it knows \((modelKwargs.keys.sorted() + ["weight_init", "post_weight_init"]).joined(separator: ", "))")
+                }
+                // Python's True/False as the options spell booleans
+                options += ["--" + name, ["True": "true", "False": "false"][kv[1]] ?? kv[1]]
+            }
+        }
+        if let postInit { options += ["--init", "post-" + postInit] }
+        else if let weightInit { options += ["--init", weightInit == "" ? "timm" : weightInit] }
+        var rest = arguments
+        rest.replaceSubrange(at..<end, with: options)
+        return rest
+    }
+
     /// `arguments` (without the program name) with `-c FILE` / `--config-file FILE` replaced by the file's options.
     static func expand(_ arguments: [String]) throws -> [String] {
+        let arguments = try expandModelKwargs(arguments)
         // not past a `--`: what follows it belongs to another command line (`vitkit sweep … -- <train options>`)
         guard let at = arguments.prefix(while: { $0 != "--" }).firstIndex(where: { $0 == "-c" || $0 == "--config-file" }) else {
             return arguments

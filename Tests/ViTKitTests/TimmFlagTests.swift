@@ -24,3 +24,19 @@ final class TimmFlagTests: XCTestCase {
         XCTAssert(text.contains("# --amp: ViTKit trains in float32 on the CPU; the flag changes nothing"), text)
     }
 }
+
+extension TimmFlagTests {
+    /// The follow-up's command line: `--model-kwargs img_size=… weight_init=skip post_weight_init=impulse`.
+    func testModelKwargsBecomeVitkitOptions() throws {
+        let args = try ConfigFile.expand(["train", "--config", "vit_tiny_patch16_224", "--model-kwargs", "img_size=64",
+                                          "weight_init=skip", "post_weight_init=impulse", "class_token=True", "-b", "8"])
+        XCTAssertEqual(args, ["train", "--config", "vit_tiny_patch16_224", "--img-size", "64", "--class-token", "true",
+                              "--init", "post-impulse", "-b", "8"])
+        let cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot(args) as? TrainCommand)
+        XCTAssertEqual(try cmd.initArguments.mode(), .post(PostInit(.impulse)))
+        XCTAssertEqual(try ConfigFile.expand(["train", "--model-kwargs", "weight_init=skip"]), ["train", "--init", "skip"])
+        XCTAssertThrowsError(try ConfigFile.expand(["train", "--model-kwargs", "act_layer=relu"])) {
+            XCTAssert("\($0)".contains("act_layer=…: not a model option vitkit has"), "\($0)")
+        }
+    }
+}
