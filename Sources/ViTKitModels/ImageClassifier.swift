@@ -123,9 +123,18 @@ extension ImageClassifier {
         return true
     }
 
-    /// Draws the next training forward's drop-path masks, keyed by the images' positions in the epoch.
+    /// Draws the next training forward's drop-path and dropout masks, keyed by the images' positions in the epoch.
     package func drawDropPathMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
         (self as? VisionTransformer)?.drawDropPathMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
+        (self as? VisionTransformer)?.drawDropoutMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
+    }
+
+    /// Turns timm's head and position dropouts on (0: off); false for a model without them (ConvMixer).
+    @discardableResult
+    package func setDropout(head: Double, pos: Double, capacity: Int) -> Bool {
+        guard let vit = self as? VisionTransformer else { return false }
+        vit.setDropout(head: head, pos: pos, capacity: capacity)
+        return true
     }
 
     /// Parameters and buffers: every tensor of timm's state_dict, in order of the two tables.

@@ -29,6 +29,11 @@ public final class VisionTransformer: ImageClassifier {
     package var dropPath: DropPathState?
     /// Whether the last forward applied drop-path masks (what backward must follow).
     var lastForwardDropped = false
+    /// timm's element dropouts in training (`drop_rate` before the head, `pos_drop_rate` after the position
+    /// embedding); nil: off.
+    package var dropout: DropoutState?
+    /// Whether the last forward applied the dropout masks.
+    var lastForwardDropout = false
 
     struct Block {
         var norm1w = 0, norm1b = 0, qkvw = 0, projw = 0, projb = 0
@@ -127,6 +132,8 @@ public final class VisionTransformer: ImageClassifier {
         reserve(batch: batch)
         let dropping = training && dropPath != nil
         lastForwardDropped = dropping
+        let dropout = training ? self.dropout : nil
+        lastForwardDropout = dropout != nil
         let a = acts!, c = config, p = params.pointer, pool = pool
         let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
         let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
@@ -142,6 +149,7 @@ public final class VisionTransformer: ImageClassifier {
         TokenEmbed.forward(x0: x0, patches: patchOut, cls: clsToken.map { UnsafePointer(p + $0) },
                            reg: regToken.map { UnsafePointer(p + $0) }, regTokens: c.regTokens, pe: pe,
                            peCoversPrefix: !c.noEmbedClass, batch: batch, patchCount: n, dim: d)
+        if let dropout, dropout.posRate > 0 { Kernels.multiply(pool, x0, dropout.posMask.pointer, rows * d) }
 
         for (l, blk) in blocks.enumerated() {
             let x = a.resid(l), ly = a.layer(l), ln = a.lnOut.pointer
@@ -183,6 +191,11 @@ public final class VisionTransformer: ImageClassifier {
                               inp: pooled, w: p + fcNorm.w, b: p + fcNorm.b, rows: batch, dim: d, eps: c.normEps)
             headIn = a.fcNormOut.pointer
         }
+        if let dropout, dropout.headRate > 0 {
+            dropout.headInput.pointer.update(from: headIn, count: batch * d)
+            Kernels.multiply(pool, dropout.headInput.pointer, dropout.headMask.pointer, batch * d)
+            headIn = dropout.headInput.pointer
+        }
         Linear.forward(pool, out: a.logits.pointer, inp: headIn, w: p + headW, b: p + headB,
                        rows: batch, inF: d, outF: c.numClasses)
         return a.logits.pointer
@@ -198,10 +211,12 @@ public final class VisionTransformer: ImageClassifier {
         let scratch = a.threadScratch.pointer
 
         // head
-        let headIn = fcNorm != nil ? a.fcNormOut.pointer : a.pooled.pointer
+        let dropout = lastForwardDropout ? self.dropout : nil, headDropped = (dropout?.headRate ?? 0) > 0
+        let headIn = headDropped ? dropout!.headInput.pointer : fcNorm != nil ? a.fcNormOut.pointer : a.pooled.pointer
         let dHeadIn = a.dPooledNorm.pointer
         Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dlogits, inp: headIn, w: p + headW,
                         rows: batch, inF: d, outF: c.numClasses)
+        if headDropped { Kernels.multiply(pool, dHeadIn, dropout!.headMask.pointer, batch * d) }
         var dPooled = dHeadIn
         if let fcNorm {
             LayerNorm.backward(pool, dinp: a.dPooled.pointer, accumulate: false, dw: g + fcNorm.w, db: g + fcNorm.b,
@@ -264,7 +279,8 @@ public final class VisionTransformer: ImageClassifier {
                                rows: rows, dim: d, partials: scratch)
         }
 
-        // embeddings: dres holds dL/dx0
+        // embeddings: dres holds dL/dx0 (after the position dropout, when there is one)
+        if let dropout, dropout.posRate > 0 { Kernels.multiply(pool, dres, dropout.posMask.pointer, rows * d) }
         let dPatch = pre > 0 ? a.patchOut.pointer : dres
         TokenEmbed.backward(dPatches: dPatch, dCls: clsToken.map { g + $0 }, dReg: regToken.map { g + $0 }, regTokens: c.regTokens,
                             dPe: posEmbed.map { g + $0 }, peCoversPrefix: !c.noEmbedClass, dx0: dres, batch: batch, patchCount: n, dim: d)
@@ -305,6 +321,40 @@ public final class VisionTransformer: ImageClassifier {
                     dp.masks.pointer[(l * 2 + branch) * dp.capacity + j] = u < keep ? Float(1 / keep) : 0
                 }
             }
+        }
+    }
+
+    /// timm's element dropouts: rates, and the masks of the next training forward (0 or 1/(1 − rate) each):
+    /// before the head [capacity × D], after the position embedding [capacity × T × D].
+    package struct DropoutState {
+        package let headRate: Double, posRate: Double, capacity: Int
+        package let headMask: AlignedBuffer, posMask: AlignedBuffer
+        /// The head's dropped input, for its backward.
+        let headInput: AlignedBuffer
+    }
+
+    /// Turns timm's `drop_rate` (head) and `pos_drop_rate` on for batches of up to `capacity` (both 0: off).
+    package func setDropout(head: Double, pos: Double, capacity: Int) {
+        guard head > 0 || pos > 0 else { dropout = nil; return }
+        let d = config.embedDim
+        dropout = DropoutState(headRate: head, posRate: pos, capacity: capacity,
+                               headMask: AlignedBuffer(count: head > 0 ? capacity * d : 0),
+                               posMask: AlignedBuffer(count: pos > 0 ? capacity * config.numTokens * d : 0),
+                               headInput: AlignedBuffer(count: head > 0 ? capacity * d : 0))
+    }
+
+    /// Draws the dropout masks of sample j from its own stream, keyed by (seed, epoch, `firstPosition` + j): the
+    /// head's D values, then the position dropout's T·D.
+    package func drawDropoutMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
+        guard let dr = dropout else { return }
+        let d = config.embedDim, td = config.numTokens * d
+        func draw(_ rate: Double, _ rng: inout RNG) -> Float {
+            Double(rng.next() >> 11) * 0x1p-53 < 1 - rate ? Float(1 / (1 - rate)) : 0
+        }
+        for j in 0..<batch {
+            var rng = RNG.stream(seed: seed, 7, UInt64(epoch) << 32 | UInt64(firstPosition + j))
+            if dr.headRate > 0 { for i in 0..<d { dr.headMask.pointer[j * d + i] = draw(dr.headRate, &rng) } }
+            if dr.posRate > 0 { for i in 0..<td { dr.posMask.pointer[j * td + i] = draw(dr.posRate, &rng) } }
         }
     }
 

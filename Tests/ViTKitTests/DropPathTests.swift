@@ -57,3 +57,32 @@ final class DropPathTests: XCTestCase {
         for j in 0..<10 { XCTAssertEqual(m.dropPath!.masks.pointer[5 * 200 + j], last[50 + j], "image 50 + \(j)") }
     }
 }
+
+extension DropPathTests {
+    /// timm's `drop_rate` (before the head) and `pos_drop_rate` (after the position embedding) with given masks:
+    /// forward and every gradient equal torch's; evaluation ignores them.
+    func testElementDropoutsMatchTimm() throws {
+        let url = Bundle.module.url(forResource: "timm_dropout", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let t = try SafeTensors.read(path: url.path).tensors
+        var c = ViTConfig(name: "do", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 2, numHeads: 2)
+        c.classToken = true; c.globalPool = .token; c.posEmbed = .learn; c.noEmbedClass = false
+        let m = try VisionTransformer(config: c, pool: Pools.two)
+        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
+        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        let x = t["x"]!.values
+        let plain = Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20))
+        m.setDropout(head: 0.25, pos: 0.2, capacity: 4)
+        m.dropout!.headMask.pointer.update(from: t["head_mask"]!.values, count: 4 * 32)
+        m.dropout!.posMask.pointer.update(from: t["pos_mask"]!.values, count: 4 * 17 * 32)
+        let labels = t["y"]!.values.map { Int32($0) }
+        let loss = x.withUnsafeBufferPointer { xs in
+            labels.withUnsafeBufferPointer { m.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: 4, smoothing: 0.1) }
+        }
+        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
+        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 20)), t["logits"]!.values, tol: 1e-4, "logits")
+        for e in m.table.entries {
+            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20)), plain, "evaluation: no dropout")
+    }
+}
