@@ -131,10 +131,15 @@ extension VisionTransformer {
     /// The pseudo input's rank-hd pseudo-inverse P⁺ [D × N]: P = LN(the position embedding's patch rows) (no
     /// affine, eps 1e-5), P⁺ = (PᵀP)⁺_hd · Pᵀ with only the top hd singular values of PᵀP inverted.
     func impulsePseudoInverse(hd: Int) throws -> [Double] {
+        Self.pseudoInverse(try pseudoInput(), rows: config.numPatches, cols: config.embedDim, rank: hd)
+    }
+
+    /// The follow-up's pseudo input [N × D]: LN (eps 1e-5, no affine) of the position embedding's patch rows (after
+    /// the prefix rows when the embedding covers them), learned or the fixed sin-cos table.
+    func pseudoInput() throws -> [Double] {
         let c = config, d = c.embedDim, n = c.numPatches
         var pe = [Double](repeating: 0, count: n * d)
         if let at = posEmbed {
-            // the patch rows: after the prefix rows when the embedding covers them
             let first = c.noEmbedClass ? 0 : c.numPrefixTokens
             for i in 0..<(n * d) { pe[i] = Double(params.pointer[at + first * d + i]) }
         } else if let fixed = fixedPosEmbed {
@@ -142,7 +147,7 @@ extension VisionTransformer {
         } else {
             throw ViTKitError("init post-impulse needs a position embedding (its pseudo input), but the model has none")
         }
-        return Self.pseudoInverse(layerNormRows(pe, rows: n, cols: d), rows: n, cols: d, rank: hd)
+        return layerNormRows(pe, rows: n, cols: d)
     }
 
     /// Each row of x [rows × cols] normalised to mean 0 and variance 1 (torch's layer_norm, eps 1e-5, no affine).
@@ -235,16 +240,7 @@ extension VisionTransformer {
     /// reference's statistics are.
     public func impulseStatistics(layer: Int) throws -> [PostInit.HeadStatistics] {
         let c = config, d = c.embedDim, heads = c.numHeads, hd = d / heads, n = c.numPatches, g = c.gridSize
-        var pe = [Double](repeating: 0, count: n * d)
-        if let at = posEmbed {
-            let first = c.noEmbedClass ? 0 : c.numPrefixTokens
-            for i in 0..<(n * d) { pe[i] = Double(params.pointer[at + first * d + i]) }
-        } else if let fixed = fixedPosEmbed {
-            for i in 0..<(n * d) { pe[i] = Double(fixed.pointer[i]) }
-        } else {
-            throw ViTKitError("the model has no position embedding to make a pseudo input of")
-        }
-        let x = layerNormRows(pe, rows: n, cols: d)
+        let x = try pseudoInput()
         let w = (0..<(3 * d * d)).map { Double(params.pointer[blocks[layer].qkvw + $0]) }
         var out: [PostInit.HeadStatistics] = []
         for h in 0..<heads {
