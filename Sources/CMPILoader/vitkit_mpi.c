@@ -7,7 +7,6 @@
    OMPI_PREDEFINED_GLOBAL(MPI_Comm, ompi_mpi_comm_world)`), so dlsym of those names gives the handles. */
 typedef void *handle;
 #define IN_PLACE ((void *)1)
-#define STATUS_IGNORE ((void *)0)
 #define THREAD_FUNNELED 1
 
 static struct {
@@ -19,8 +18,6 @@ static struct {
     int (*comm_rank)(handle, int *);
     int (*comm_size)(handle, int *);
     int (*allreduce)(const void *, void *, int, handle, handle, handle);
-    int (*iallreduce)(const void *, void *, int, handle, handle, handle, void **);
-    int (*wait)(void **, void *);
     int (*bcast)(void *, int, handle, int, handle);
     int (*allgather)(const void *, int, handle, void *, int, handle, handle);
     int (*barrier)(handle);
@@ -60,8 +57,6 @@ int vitkit_mpi_load(char *error, size_t size) {
     SYM(comm_rank, "MPI_Comm_rank");
     SYM(comm_size, "MPI_Comm_size");
     SYM(allreduce, "MPI_Allreduce");
-    SYM(iallreduce, "MPI_Iallreduce");
-    SYM(wait, "MPI_Wait");
     SYM(bcast, "MPI_Bcast");
     SYM(allgather, "MPI_Allgather");
     SYM(barrier, "MPI_Barrier");
@@ -103,13 +98,6 @@ int vitkit_mpi_allreduce_sum_double(double *values, int64_t count) {
     }
     return 0;
 }
-
-int vitkit_mpi_iallreduce_sum_float(float *values, int64_t count, void **request) {
-    if (!mpi.loaded || count >= PIECE) return -1;
-    return mpi.iallreduce(IN_PLACE, values, (int)count, mpi.f32, mpi.sum, mpi.world, request);
-}
-
-int vitkit_mpi_wait(void **request) { return mpi.loaded ? mpi.wait(request, STATUS_IGNORE) : -1; }
 
 int vitkit_mpi_broadcast(void *bytes, int64_t count, int root) {
     if (!mpi.loaded) return -1;

@@ -73,25 +73,6 @@ public final class Communicator: @unchecked Sendable {
         return v
     }
 
-    /// Starts summing `values` [count] over the ranks in place; the sum is there after `wait` on the result.
-    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) -> PendingReduction {
-        var request: UnsafeMutableRawPointer?
-        if usesMPI, size > 1, count > 0 { check(vitkit_mpi_iallreduce_sum_float(values, Int64(count), &request), "all-reduce") }
-        return PendingReduction(communicator: self, request: request)
-    }
-
-    /// An all-reduce started by `startAllReduceSum`.
-    public struct PendingReduction {
-        let communicator: Communicator
-        var request: UnsafeMutableRawPointer?
-        /// Blocks until the sum is in place.
-        public mutating func wait() {
-            guard request != nil else { return }
-            communicator.check(vitkit_mpi_wait(&request), "waiting for an all-reduce")
-            request = nil
-        }
-    }
-
     /// Copies rank `root`'s `count` bytes at `bytes` to every other rank's.
     public func broadcast(_ bytes: UnsafeMutableRawPointer, count: Int, root: Int = 0) {
         guard usesMPI, size > 1, count > 0 else { return }

@@ -124,7 +124,7 @@ extension ImageClassifier {
     }
 
     /// Draws the next training forward's drop-path and dropout masks, keyed by the images' positions in the epoch.
-    package func drawDropPathMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
+    package func drawRegularisationMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
         (self as? VisionTransformer)?.drawDropPathMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
         (self as? VisionTransformer)?.drawDropoutMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
     }

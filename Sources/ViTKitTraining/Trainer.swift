@@ -175,7 +175,7 @@ public final class Trainer {
                                             width: train.size, rng: &eraseRng)
                         }
                     }
-                    model.drawDropPathMasks(seed: o.seed, epoch: epoch, firstPosition: batchStarts[s * k + micro], batch: o.batchSize)
+                    model.drawRegularisationMasks(seed: o.seed, epoch: epoch, firstPosition: batchStarts[s * k + micro], batch: o.batchSize)
                     let stepLoss: Float?
                     if mixup.active {
                         let d = mixup.draw(size: train.size, rng: &mixRng)

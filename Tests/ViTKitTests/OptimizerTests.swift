@@ -39,8 +39,10 @@ final class OptimizerTests: XCTestCase {
 
     /// timm's CosineLRScheduler(t_initial 200, lr_min 1e-6, warmup 10 from 1e-5), epochs 0..204.
     func testCosineScheduleMatchesTimm() {
-        let s = CosineLRScheduler(baseLR: 1e-3, minLR: 1e-6, warmupLR: 1e-5, warmupEpochs: 10, epochs: 200)
-        assertClose((0..<205).map { Float(s.lr(epoch: $0)) }, Fixture.get("schedule.lr"), tol: 1e-6, "lr")
+        var o = TrainOptions()
+        o.lr = 1e-3; o.minLR = 1e-6; o.warmupLR = 1e-5; o.warmupEpochs = 10; o.epochs = 200
+        let s = LRSchedule(options: o, baseLR: o.lr, updatesPerEpoch: 1)
+        assertClose((0..<205).map { Float(s.lr($0)) }, Fixture.get("schedule.lr"), tol: 1e-6, "lr")
     }
 
     func testClipGradNorm() {

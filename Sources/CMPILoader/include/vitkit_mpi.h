@@ -15,9 +15,6 @@ int vitkit_mpi_finalize(void);
 /* In-place sums over all ranks. */
 int vitkit_mpi_allreduce_sum_float(float *values, int64_t count);
 int vitkit_mpi_allreduce_sum_double(double *values, int64_t count);
-/* Non-blocking in-place float sum; `request` receives a handle for vitkit_mpi_wait. */
-int vitkit_mpi_iallreduce_sum_float(float *values, int64_t count, void **request);
-int vitkit_mpi_wait(void **request);
 /* Rank `root`'s bytes to every rank. */
 int vitkit_mpi_broadcast(void *bytes, int64_t count, int root);
 /* Every rank's `count` bytes, in rank order, into `all` (size·count bytes). */
