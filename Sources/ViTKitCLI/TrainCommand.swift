@@ -57,6 +57,8 @@ struct TrainCommand: ParsableCommand {
     var dropPath = 0.0
     @Option(help: "Dropout on the features before the head (timm's --drop; ViT).") var drop = 0.0
     @Option(help: "Dropout after the position embedding (timm's pos_drop_rate; ViT).") var posDrop = 0.0
+    @Option(help: "Dropout on the attention weights (timm's --attn-drop; ViT).") var attnDrop = 0.0
+    @Option(help: "Dropout after the attention projection and in the MLP (timm's --proj-drop; ViT).") var projDrop = 0.0
     @Flag(help: "Keep an exponential moving average of the weights (timm's ModelEmaV3); it is evaluated each epoch and picks model_best.")
     var modelEma = false
     @Option(help: "Decay of the model EMA.") var modelEmaDecay = 0.9998
@@ -122,6 +124,7 @@ struct TrainCommand: ParsableCommand {
                   : "--opt '\(opt)': expected adamw, adam, sgd, momentum or nesterov")
         try check(optBetas.count == 2 && optBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "--opt-betas takes two numbers in [0, 1), got \(optBetas)")
         try check(drop >= 0 && drop < 1 && posDrop >= 0 && posDrop < 1, "--drop and --pos-drop must be in [0, 1)")
+        try check(attnDrop >= 0 && attnDrop < 1 && projDrop >= 0 && projDrop < 1, "--attn-drop and --proj-drop must be in [0, 1)")
         try check(dropPath >= 0 && dropPath < 1, "--drop-path must be in [0, 1), got \(dropPath)")
         try check(modelEmaDecay >= 0 && modelEmaDecay < 1, "--model-ema-decay must be in [0, 1), got \(modelEmaDecay)")
         try check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
@@ -172,7 +175,7 @@ struct TrainCommand: ParsableCommand {
         o.decayRate = decayRate; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
         o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
         o.opt = Optimizer.Algorithm(rawValue: opt.lowercased()) ?? .adamw; o.momentum = momentum
-        o.dropPath = dropPath; o.drop = drop; o.posDrop = posDrop; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup
+        o.dropPath = dropPath; o.drop = drop; o.posDrop = posDrop; o.attnDrop = attnDrop; o.projDrop = projDrop; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup
         if optBetas.count == 2 { o.beta1 = optBetas[0]; o.beta2 = optBetas[1] }
         o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
         return o

@@ -127,6 +127,15 @@ extension ImageClassifier {
     package func drawRegularisationMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
         (self as? VisionTransformer)?.drawDropPathMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
         (self as? VisionTransformer)?.drawDropoutMasks(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
+        (self as? VisionTransformer)?.drawInnerDropoutKeys(seed: seed, epoch: epoch, firstPosition: firstPosition, batch: batch)
+    }
+
+    /// Turns timm's attention-weight and projection/MLP dropouts on (0: off); false for a model without them.
+    @discardableResult
+    package func setInnerDropout(attn: Double, proj: Double, capacity: Int) -> Bool {
+        guard let vit = self as? VisionTransformer else { return false }
+        vit.setInnerDropout(attn: attn, proj: proj, capacity: capacity)
+        return true
     }
 
     /// Turns timm's head and position dropouts on (0: off); false for a model without them (ConvMixer).

@@ -34,6 +34,10 @@ public final class VisionTransformer: ImageClassifier {
     package var dropout: DropoutState?
     /// Whether the last forward applied the dropout masks.
     var lastForwardDropout = false
+    /// timm's `attn_drop_rate` and `proj_drop_rate` in training, with masks hashed from per-sample keys; nil: off.
+    package var innerDropout: InnerDropoutState?
+    /// The inner dropouts the last forward applied (what backward must follow).
+    var lastInner: (attn: KeyedDropout?, proj: KeyedDropout?) = (nil, nil)
 
     struct Block {
         var norm1w = 0, norm1b = 0, qkvw = 0, projw = 0, projb = 0
@@ -134,6 +138,9 @@ public final class VisionTransformer: ImageClassifier {
         lastForwardDropped = dropping
         let dropout = training ? self.dropout : nil
         lastForwardDropout = dropout != nil
+        let inner = training ? (innerDropout?.attn, innerDropout?.proj) : (nil, nil)
+        lastInner = inner
+        let (attnDrop, projDrop) = inner
         let a = acts!, c = config, p = params.pointer, pool = pool
         let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
         let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
@@ -158,10 +165,11 @@ public final class VisionTransformer: ImageClassifier {
             Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb.map { p + $0 },
                            rows: rows, inF: d, outF: 3 * d)
             Attention.forward(pool, out: a.attnOut.pointer, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
-                              heads: c.numHeads, scratch: a.threadScratch.pointer)
+                              heads: c.numHeads, scratch: a.threadScratch.pointer, dropout: attnDrop, site: site(l, 0))
             // x_mid = x + proj(attn)
             Linear.forward(pool, out: ly.xMid, inp: a.attnOut.pointer, w: p + blk.projw, b: p + blk.projb,
                            rows: rows, inF: d, outF: d)
+            projDrop?.apply(pool, ly.xMid, batch: batch, perSample: tk * d, site: site(l, 1))
             if dropping { DropPath.scale(pool, out: ly.xMid, inp: ly.xMid, masks: dropPathMask(l, 0), batch: batch, rowSize: tk * d) }
             Kernels.add(ly.xMid, x, rows * d)
             LayerNorm.forward(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
@@ -169,9 +177,11 @@ public final class VisionTransformer: ImageClassifier {
             Linear.forward(pool, out: ly.fc1, inp: ln, w: p + blk.fc1w, b: p + blk.fc1b,
                            rows: rows, inF: d, outF: hid)
             GELU.forward(pool, out: a.hidden.pointer, inp: ly.fc1, n: rows * hid)
+            projDrop?.apply(pool, a.hidden.pointer, batch: batch, perSample: tk * hid, site: site(l, 2))
             let xNext = a.resid(l + 1)
             Linear.forward(pool, out: xNext, inp: a.hidden.pointer, w: p + blk.fc2w, b: p + blk.fc2b,
                            rows: rows, inF: hid, outF: d)
+            projDrop?.apply(pool, xNext, batch: batch, perSample: tk * d, site: site(l, 3))
             if dropping { DropPath.scale(pool, out: xNext, inp: xNext, masks: dropPathMask(l, 1), batch: batch, rowSize: tk * d) }
             Kernels.add(xNext, ly.xMid, rows * d)
         }
@@ -209,6 +219,7 @@ public final class VisionTransformer: ImageClassifier {
         let d = c.embedDim, n = c.numPatches, tk = c.numTokens, pre = c.numPrefixTokens
         let rows = batch * tk, hid = c.mlpHidden, kp = c.inChans * c.patchSize * c.patchSize
         let scratch = a.threadScratch.pointer
+        let (attnDrop, projDrop) = lastInner
 
         // head
         let dropout = lastForwardDropout ? self.dropout : nil, headDropped = (dropout?.headRate ?? 0) > 0
@@ -239,17 +250,16 @@ public final class VisionTransformer: ImageClassifier {
             let hidden = a.hidden.pointer, dTmp = a.dTmp.pointer, dqkv = a.dQKV, ln = a.lnOut.pointer
             // MLP: dres holds dL/dx_{l+1}
             GELU.valueAndDerivative(pool, value: hidden, derivative: a.geluDerivative, inp: ly.fc1, n: rows * hid)
-            // the branch's gradient: through its drop-path mask (the residual path keeps dres as it is)
-            var dMLP = UnsafePointer(dres)
-            if lastForwardDropped {
-                DropPath.scale(pool, out: a.dBranch.pointer, inp: dres, masks: dropPathMask(l, 1), batch: batch, rowSize: tk * d)
-                dMLP = UnsafePointer(a.dBranch.pointer)
-            }
+            projDrop?.apply(pool, hidden, batch: batch, perSample: tk * hid, site: site(l, 2))
+            // the branch's gradient: through its drop-path and dropout masks (the residual path keeps dres as it is)
+            let dMLP = branchGradient(dres, dropPath: lastForwardDropped ? dropPathMask(l, 1) : nil, projDrop,
+                                      site: site(l, 3), batch: batch, rowSize: tk * d)
             Linear.backward(pool, dinp: nil, dw: g + blk.fc2w, db: g + blk.fc2b, dout: dMLP, inp: hidden,
                             w: p + blk.fc2w, rows: rows, inF: hid, outF: d)
             let timer = LayerProfiler.begin()  // fc2's input gradient, written over the GELU output
             pool.gemm(m: rows, n: hid, k: d, a: dMLP, lda: d, b: p + blk.fc2w, ldb: hid, c: hidden, ldc: hid)
             LayerProfiler.end(.linearBackward, timer)
+            projDrop?.apply(pool, hidden, batch: batch, perSample: tk * hid, site: site(l, 2))
             Kernels.multiply(pool, hidden, a.geluDerivative, rows * hid)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln2Mean, rstd: ly.ln2Rstd, inp: ly.xMid, w: p + blk.norm2w,
                                 b: p + blk.norm2b, rows: rows, dim: d)
@@ -260,14 +270,12 @@ public final class VisionTransformer: ImageClassifier {
                                rows: rows, dim: d, partials: scratch)
             // attention: dres holds dL/dx_mid
             // (proj's weight gradient needs the attention output, which attention backward recomputes)
-            var dAttn = UnsafePointer(dres)
-            if lastForwardDropped {
-                DropPath.scale(pool, out: a.dBranch.pointer, inp: dres, masks: dropPathMask(l, 0), batch: batch, rowSize: tk * d)
-                dAttn = UnsafePointer(a.dBranch.pointer)
-            }
+            let dAttn = branchGradient(dres, dropPath: lastForwardDropped ? dropPathMask(l, 0) : nil, projDrop,
+                                       site: site(l, 1), batch: batch, rowSize: tk * d)
             Linear.backwardInput(pool, dinp: dTmp, dout: dAttn, w: p + blk.projw, rows: rows, inF: d, outF: d)
             Attention.backward(pool, dqkv: dqkv, out: a.attnOut.pointer, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
-                               batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch)
+                               batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch,
+                               dropout: attnDrop, site: site(l, 0))
             Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dAttn, inp: a.attnOut.pointer,
                                    rows: rows, inF: d, outF: d)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
@@ -355,6 +363,53 @@ public final class VisionTransformer: ImageClassifier {
             var rng = RNG.stream(seed: seed, 7, UInt64(epoch) << 32 | UInt64(firstPosition + j))
             if dr.headRate > 0 { for i in 0..<d { dr.headMask.pointer[j * d + i] = draw(dr.headRate, &rng) } }
             if dr.posRate > 0 { for i in 0..<td { dr.posMask.pointer[j * td + i] = draw(dr.posRate, &rng) } }
+        }
+    }
+
+    /// A residual branch's output gradient: `dres` as it is, or through the branch's drop-path mask and its
+    /// proj dropout, in the branch buffer.
+    func branchGradient(_ dres: UnsafeMutablePointer<Float>, dropPath masks: UnsafePointer<Float>?, _ projDrop: KeyedDropout?,
+                        site: UInt32, batch: Int, rowSize: Int) -> UnsafePointer<Float> {
+        guard masks != nil || projDrop != nil else { return UnsafePointer(dres) }
+        let out = acts!.dBranch.pointer
+        if let masks {
+            DropPath.scale(pool, out: out, inp: dres, masks: masks, batch: batch, rowSize: rowSize)
+        } else {
+            out.update(from: dres, count: batch * rowSize)
+        }
+        projDrop?.apply(pool, out, batch: batch, perSample: rowSize, site: site)
+        return UnsafePointer(out)
+    }
+
+    /// The mask site of block l's inner dropout `kind`: 0 attention weights, 1 attention projection, 2 the MLP's
+    /// hidden layer (timm's `mlp.drop1`), 3 the MLP's output (`mlp.drop2`).
+    @inline(__always) func site(_ l: Int, _ kind: Int) -> UInt32 { UInt32(l * 4 + kind) }
+
+    /// timm's `attn_drop_rate` and `proj_drop_rate` (the latter on the attention projection and both MLP dropouts)
+    /// and one mask key per sample of the next training forward.
+    package final class InnerDropoutState {
+        package let attnRate: Double, projRate: Double, capacity: Int
+        package let keys: UnsafeMutablePointer<UInt32>
+        package var attn: KeyedDropout? { attnRate > 0 ? KeyedDropout(keys: keys, rate: attnRate) : nil }
+        package var proj: KeyedDropout? { projRate > 0 ? KeyedDropout(keys: keys, rate: projRate) : nil }
+        init(attnRate: Double, projRate: Double, capacity: Int) {
+            self.attnRate = attnRate; self.projRate = projRate; self.capacity = capacity
+            keys = .allocate(capacity: max(capacity, 1)); keys.initialize(repeating: 0, count: max(capacity, 1))
+        }
+        deinit { keys.deallocate() }
+    }
+
+    /// Turns timm's `attn_drop_rate` and `proj_drop_rate` on for batches of up to `capacity` (both 0: off).
+    package func setInnerDropout(attn: Double, proj: Double, capacity: Int) {
+        innerDropout = attn > 0 || proj > 0 ? InnerDropoutState(attnRate: attn, projRate: proj, capacity: capacity) : nil
+    }
+
+    /// Draws sample j's inner-dropout key from its own stream, keyed by (seed, epoch, `firstPosition` + j).
+    package func drawInnerDropoutKeys(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
+        guard let st = innerDropout else { return }
+        for j in 0..<batch {
+            var rng = RNG.stream(seed: seed, 8, UInt64(epoch) << 32 | UInt64(firstPosition + j))
+            st.keys[j] = UInt32(truncatingIfNeeded: rng.next() >> 32)
         }
     }
 

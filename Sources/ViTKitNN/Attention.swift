@@ -10,18 +10,21 @@ package enum Attention {
     /// Scratch floats each pool thread needs.
     package static func scratchPerThread(tokens t: Int) -> Int { 2 * t * t }
 
-    /// out: [B × T × D] (heads concatenated), lse: [B × H × T], qkv: [B × T × 3D]
+    /// out: [B × T × D] (heads concatenated), lse: [B × H × T], qkv: [B × T × 3D]. With `dropout`, timm's
+    /// `attn_drop` on the attention weights: out = (P ⊙ M) V, M drawn at `site` over element (h·T + i)·T + j of each sample.
     package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim: Int, heads: Int,
-                               scratch: UnsafeMutablePointer<Float>) {
+                               scratch: UnsafeMutablePointer<Float>, dropout: KeyedDropout? = nil, site: UInt32 = 0) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionForward, timer) }
-        pool.run(Forward(out: out, lse: lse, qkv: qkv, batch: batch, t: t, dim: dim, heads: heads, scratch: scratch))
+        pool.run(Forward(out: out, lse: lse, qkv: qkv, batch: batch, t: t, dim: dim, heads: heads, scratch: scratch,
+                         dropout: dropout, site: site))
     }
 
     /// (batch, head) pairs split across threads; each thread's S = scale·Q Kᵀ lives in its own scratch.
     struct Forward: ParallelJob {
         let out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>
         let batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
+        let dropout: KeyedDropout?, site: UInt32
 
         func run(thread th: Int, of threads: Int) {
             let hd = dim / heads, ld = 3 * dim
@@ -32,6 +35,7 @@ package enum Attention {
                 let q = qkv + b * t * ld + h * hd, k = q + dim, v = q + 2 * dim
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
                 for i in 0..<t { lse[bh * t + i] = softmaxRow(s + i * t, t) }
+                if let dropout { dropout.applyRow(s, t * t, sample: b, site: site, first: h * t * t) }
                 BLAS.gemm(m: t, n: hd, k: t, a: s, lda: t, b: v, ldb: ld, c: out + b * t * dim + h * hd, ldc: dim)
             }
         }
@@ -41,17 +45,20 @@ package enum Attention {
     /// forward output [B × T × D] is written there again from the recomputed attention (so it need not be kept).
     package static func backward(_ pool: ThreadPool, dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>? = nil,
                                 dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>,
-                                batch: Int, tokens t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>) {
+                                batch: Int, tokens t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>,
+                                dropout: KeyedDropout? = nil, site: UInt32 = 0) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.attentionBackward, timer) }
         pool.run(Backward(dqkv: dqkv, out: out, dout: dout, qkv: qkv, lse: lse, batch: batch, t: t, dim: dim, heads: heads,
-                          scratch: scratch))
+                          scratch: scratch, dropout: dropout, site: site))
     }
 
     /// Per (batch, head): recompute P, then dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)),
-    /// dQ = scale·dS K, dK = scale·dSᵀ Q.
+    /// dQ = scale·dS K, dK = scale·dSᵀ Q. With dropout, Pd = P ⊙ M stands for P in dV and the output, and
+    /// dP = (dO Vᵀ) ⊙ M; the softmax backward still uses P.
     struct Backward: ParallelJob {
         let dqkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>
         let qkv: UnsafePointer<Float>, lse: UnsafePointer<Float>, batch: Int, t: Int, dim: Int, heads: Int, scratch: UnsafeMutablePointer<Float>
+        let dropout: KeyedDropout?, site: UInt32
 
         func run(thread th: Int, of threads: Int) {
             let hd = dim / heads, ld = 3 * dim
@@ -64,10 +71,15 @@ package enum Attention {
                 let dO = dout + b * t * dim + h * hd
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: t)
                 for i in 0..<t { expShifted(p + i * t, lse[bh * t + i], t) }
+                BLAS.gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: dim, b: v, ldb: ld, c: dp, ldc: t)
+                if let dropout {
+                    dropout.applyRow(dp, t * t, sample: b, site: site, first: h * t * t)
+                    for i in 0..<t { softmaxBackwardRow(dp + i * t, p + i * t, t) }
+                    dropout.applyRow(p, t * t, sample: b, site: site, first: h * t * t)
+                }
                 if let out { BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: out + b * t * dim + h * hd, ldc: dim) }
                 BLAS.gemm(transA: true, m: t, n: hd, k: t, a: p, lda: t, b: dO, ldb: dim, c: dv, ldc: ld)
-                BLAS.gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: dim, b: v, ldb: ld, c: dp, ldc: t)
-                for i in 0..<t { softmaxBackwardRow(dp + i * t, p + i * t, t) }
+                if dropout == nil { for i in 0..<t { softmaxBackwardRow(dp + i * t, p + i * t, t) } }
                 BLAS.gemm(m: t, n: hd, k: t, alpha: scale, a: dp, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
                 BLAS.gemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: dp, lda: t, b: q, ldb: ld, c: dk, ldc: ld)
             }

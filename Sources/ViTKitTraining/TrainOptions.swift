@@ -85,6 +85,11 @@ public struct TrainOptions: Sendable {
     public var drop = 0.0
     /// timm's `pos_drop_rate`: dropout after the position embedding (ViT).
     public var posDrop = 0.0
+    /// timm's `--attn-drop` (`attn_drop_rate`): dropout on the attention weights (ViT).
+    public var attnDrop = 0.0
+    /// timm's `proj_drop_rate`: dropout after the attention projection and in the MLP, after its activation and
+    /// after fc2 (ViT).
+    public var projDrop = 0.0
     /// timm's `--model-ema`: keep an exponential moving average of the weights, evaluated each epoch.
     public var modelEMA = false
     /// timm's `--model-ema-decay`.
@@ -137,7 +142,7 @@ public struct TrainOptions: Sendable {
                 "grad_accum_steps": "\(gradAccumSteps)", "sync_bn": "\(syncBN)", "dist_bn": distBN.rawValue,
                 "warmup_lr": "\(warmupLR)", "warmup_epochs": "\(warmupEpochs)", "weight_decay": "\(weightDecay)",
                 "opt_eps": "\(optEps)", "opt": opt.rawValue, "momentum": "\(momentum)",
-                "drop_path": "\(dropPath)", "drop": "\(drop)", "pos_drop": "\(posDrop)", "model_ema": "\(modelEMA)", "model_ema_decay": "\(modelEMADecay)", "model_ema_warmup": "\(modelEMAWarmup)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
+                "drop_path": "\(dropPath)", "drop": "\(drop)", "pos_drop": "\(posDrop)", "attn_drop": "\(attnDrop)", "proj_drop": "\(projDrop)", "model_ema": "\(modelEMA)", "model_ema_decay": "\(modelEMADecay)", "model_ema_warmup": "\(modelEMAWarmup)", "opt_betas": list(beta1, beta2), "clip_grad": "\(clipGrad)", "smoothing": "\(smoothing)",
                 "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
                 "train_interpolation": trainInterpolation?.rawValue ?? "random",
                 "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),

@@ -120,7 +120,11 @@ public final class Trainer {
         model.reserve(batch: o.batchSize)
         model.setDropPath(rate: o.dropPath, capacity: o.batchSize)
         model.setDropout(head: o.drop, pos: o.posDrop, capacity: o.batchSize)
-        defer { model.setDropPath(rate: nil, capacity: 0); model.setDropout(head: 0, pos: 0, capacity: 0) }
+        model.setInnerDropout(attn: o.attnDrop, proj: o.projDrop, capacity: o.batchSize)
+        defer {
+            model.setDropPath(rate: nil, capacity: 0); model.setDropout(head: 0, pos: 0, capacity: 0)
+            model.setInnerDropout(attn: 0, proj: 0, capacity: 0)
+        }
         let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
                                     seed: o.seed, workers: o.workers)
         defer { loader.stop() }

@@ -86,3 +86,59 @@ extension DropPathTests {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20)), plain, "evaluation: no dropout")
     }
 }
+
+extension DropPathTests {
+    /// timm's `attn_drop_rate` and `proj_drop_rate` with drop path: the masks ViTKit hashes from the per-sample keys
+    /// (KeyedDropout) are the ones the script computed and fed to timm, and with them the training forward and every
+    /// gradient equal torch's; evaluation ignores them.
+    func testAttentionAndProjectionDropoutsMatchTimm() throws {
+        let url = Bundle.module.url(forResource: "timm_inner_dropout", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let t = try SafeTensors.read(path: url.path).tensors
+        var c = ViTConfig(name: "inner", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 2, numHeads: 2)
+        c.classToken = true; c.globalPool = .token; c.posEmbed = .learn; c.noEmbedClass = false
+        let m = try VisionTransformer(config: c, pool: Pools.two)
+        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
+        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        let x = t["x"]!.values, batch = 3
+        let plain = Array(UnsafeBufferPointer(start: m.forward(images: x, batch: batch), count: 15))
+        m.setInnerDropout(attn: 0.2, proj: 0.15, capacity: batch)
+        m.setDropPath(rate: 0.25, capacity: batch)
+        m.dropPath!.masks.pointer.update(from: t["path_masks"]!.values, count: 2 * 2 * batch)
+        let st = try XCTUnwrap(m.innerDropout)
+        for j in 0..<batch { st.keys[j] = UInt32(t["keys_hi"]!.values[j]) << 16 | UInt32(t["keys_lo"]!.values[j]) }
+        // the hash gives the script's masks: block 0's attention weights, [B × H × T × T]
+        let attn = try XCTUnwrap(st.attn), tt = 2 * 17 * 17
+        let mask0 = (0..<(batch * tt)).map { attn.mask(sample: $0 / tt, site: 0, element: $0 % tt) }
+        XCTAssertEqual(mask0, t["attn_mask0"]!.values)
+        let labels = t["y"]!.values.map { Int32($0) }
+        let loss = x.withUnsafeBufferPointer { xs in
+            labels.withUnsafeBufferPointer { m.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: batch, smoothing: 0.1) }
+        }
+        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
+        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 15)), t["logits"]!.values, tol: 1e-4, "logits")
+        for e in m.table.entries {
+            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: m.forward(images: x, batch: batch), count: 15)), plain, "evaluation: no dropout")
+    }
+
+    /// The SIMD row path and the scalar mask agree, the kept share is the keep rate, and a sample's key alone decides
+    /// its masks (drawn from its position in the epoch).
+    func testKeyedDropoutRowsAndKeys() throws {
+        let (m, _) = try model()
+        m.setInnerDropout(attn: 0.3, proj: 0, capacity: 64)
+        m.drawInnerDropoutKeys(seed: 4, epoch: 1, firstPosition: 0, batch: 64)
+        let st = try XCTUnwrap(m.innerDropout), drop = try XCTUnwrap(st.attn)
+        XCTAssertNil(st.proj)
+        var row = [Float](repeating: 1, count: 1003)
+        row.withUnsafeMutableBufferPointer { drop.applyRow($0.baseAddress!, 1003, sample: 5, site: 7, first: 11) }
+        XCTAssertEqual(row, (0..<1003).map { drop.mask(sample: 5, site: 7, element: 11 + $0) })
+        XCTAssertEqual(Double(row.filter { $0 > 0 }.count) / 1003, 0.7, accuracy: 0.05)
+        XCTAssert(row.allSatisfy { $0 == 0 || $0 == Float(1 / 0.7) })
+        let key5 = st.keys[5]
+        m.drawInnerDropoutKeys(seed: 4, epoch: 1, firstPosition: 3, batch: 4)
+        XCTAssertEqual(st.keys[2], key5, "image 5's key, whatever its batch")
+        m.drawInnerDropoutKeys(seed: 4, epoch: 2, firstPosition: 3, batch: 4)
+        XCTAssertNotEqual(st.keys[2], key5, "a new epoch, new masks")
+    }
+}
