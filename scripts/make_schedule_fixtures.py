@@ -3,7 +3,8 @@
 (`create_scheduler_v2`) and train.py's loop give it (scheduler.step_update after each update,
 scheduler.step(epoch + 1) after each epoch, the loop over the epoch count the factory returns), and as
 jeonsworld/ViT-pytorch's per-step WarmupCosineSchedule / WarmupLinearSchedule (LambdaLR, stepped after each
-update) give it, re-derived from that repository's utils/scheduler.py.
+update) give it, re-derived from that repository's utils/scheduler.py. `plateau` cases feed the scheduler a fixed
+sequence of evaluation top-1 values (None: that epoch was not evaluated), as train.py passes eval_metrics['top1'].
 
     /tmp/torchref/bin/python scripts/make_schedule_fixtures.py   # writes Tests/ViTKitTests/Fixtures/timm_schedules.json
 """
@@ -32,6 +33,16 @@ CASES = [
     dict(sched="poly", decay_rate=0.5, cooldown_epochs=2, sched_on_updates=True),
     dict(sched="constant"),
 ]
+# top-1 after each epoch: rises, stalls (patience runs out twice), rises again; None where not evaluated
+METRICS = [10, 20, 30, 35, 35.001, 34, 33, 40, 41, 41, 41, 41, 41, 42, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40,
+           39, 38, 37, 36, 35, 34, 33, 32]
+PLATEAU = [
+    dict(sched="plateau", patience_epochs=2, decay_rate=0.5, metrics=METRICS),
+    dict(sched="plateau", patience_epochs=1, decay_rate=0.1, warmup_epochs=0, min_lr=2e-6, metrics=METRICS),
+    dict(sched="plateau", patience_epochs=2, decay_rate=0.5, warmup_prefix=True,
+         metrics=[m if i % 2 else None for i, m in enumerate(METRICS)]),
+]
+CASES += PLATEAU
 JEONSWORLD = [dict(sched="warmup-cosine", warmup_steps=20), dict(sched="warmup-linear", warmup_steps=20)]
 
 
@@ -45,14 +56,17 @@ def timm_run(case):
         decay_milestones=c.get("decay_milestones", [90, 180, 270]), cooldown_epochs=c.get("cooldown_epochs", 0),
         decay_rate=c.get("decay_rate", 0.1), min_lr=c["min_lr"], warmup_lr=c["warmup_lr"], warmup_epochs=c["warmup_epochs"],
         warmup_prefix=c.get("warmup_prefix", False), step_on_epochs=not c.get("sched_on_updates", False),
-        updates_per_epoch=c["updates"])
+        updates_per_epoch=c["updates"], patience_epochs=c.get("patience_epochs", 10), plateau_mode="max")
     lrs, num_updates = [], 0
     for epoch in range(num_epochs):
         for _ in range(c["updates"]):
             lrs.append(opt.param_groups[0]["lr"])
             num_updates += 1
             sched.step_update(num_updates=num_updates)
-        sched.step(epoch + 1)
+        if "metrics" in c:
+            sched.step(epoch + 1, c["metrics"][epoch])
+        else:
+            sched.step(epoch + 1)
     return {"case": c, "num_epochs": num_epochs, "lrs": lrs}
 
 

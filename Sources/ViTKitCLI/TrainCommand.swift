@@ -38,18 +38,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Final learning rate of the cosine.") var minLr = 1e-6
     @Option(help: "Learning rate at the start of warmup.") var warmupLr = 1e-5
     @Option(help: "Warmup epochs.") var warmupEpochs = 10
-    @Option(help: "Learning-rate schedule: timm's cosine, step, multistep, poly, constant; or jeonsworld/ViT-pytorch's per-update warmup-cosine, warmup-linear.")
+    @Option(help: "Learning-rate schedule: timm's cosine, step, multistep, poly, constant, plateau; or jeonsworld/ViT-pytorch's per-update warmup-cosine, warmup-linear.")
     var sched = "cosine"
     @Option(help: "step: epochs between decays (timm's --decay-epochs).") var decayEpochs = 90.0
     @Option(parsing: .upToNextOption, help: "multistep: the epochs to decay at.") var decayMilestones: [Int] = [90, 180, 270]
-    @Option(help: "step and multistep: the decay factor; poly: the power.") var decayRate = 0.1
+    @Option(help: "step, multistep and plateau: the decay factor; poly: the power.") var decayRate = 0.1
+    @Option(help: "plateau: evaluations without a better top-1 before the rate decays (timm counts epochs; evaluate every epoch to match).")
+    var patienceEpochs = 10
+    @Option(help: "Layer-wise learning-rate decay (timm's --layer-decay): each layer's rate is lr · decay^(layers above it).")
+    var layerDecay: Double?
     @Option(help: "cosine and poly: epochs at --min-lr after the schedule (added to --epochs, as timm).") var cooldownEpochs = 0
     @Flag(help: "Warm up before the schedule's --epochs instead of within them (added to the epochs, as timm).") var warmupPrefix = false
     @Flag(help: "Move the schedule every optimiser update instead of every epoch.") var schedOnUpdates = false
     @Option(help: "warmup-cosine and warmup-linear: warmup updates (jeonsworld's --warmup_steps).") var warmupSteps = 500
     @Option(help: "AdamW weight decay (on weights with ndim > 1 that are not biases, nor pos_embed, cls_token, reg_token, as timm).") var weightDecay = 0.01
     @Option(help: "AdamW epsilon.") var optEps = 1e-3
-    @Option(help: "Optimiser, as timm's --opt: adamw, adam, sgd (Nesterov momentum, as timm), momentum, nesterov.") var opt = "adamw"
+    @Option(help: "Optimiser, as timm's --opt: adamw, adam, sgd (Nesterov momentum, as timm), momentum, nesterov, lamb (timm's Lamb: trust ratio per tensor, gradients clipped at norm 1).") var opt = "adamw"
     @Option(help: "Momentum of the SGD optimisers.") var momentum = 0.9
     @Flag(help: "Accepted for timm's command lines: ViTKit trains in float32 on the CPU, so it changes nothing (a note says so).")
     var amp = false
@@ -119,9 +123,9 @@ struct TrainCommand: ParsableCommand {
         try check(warmupEpochs >= 0, "--warmup-epochs must be 0 or more, got \(warmupEpochs)")
         try check(weightDecay >= 0, "--weight-decay must be 0 or more, got \(weightDecay)")
         try check(optEps > 0, "--opt-eps must be positive, got \(optEps)")
-        try check(Optimizer.Algorithm(rawValue: opt.lowercased()) != nil, opt.lowercased() == "lamb"
-                  ? "--opt lamb is not implemented yet: expected adamw, adam, sgd, momentum or nesterov"
-                  : "--opt '\(opt)': expected adamw, adam, sgd, momentum or nesterov")
+        try check(Optimizer.Algorithm(rawValue: opt.lowercased()) != nil, "--opt '\(opt)': expected adamw, adam, sgd, momentum, nesterov or lamb")
+        try check(patienceEpochs >= 0, "--patience-epochs must be 0 or more, got \(patienceEpochs)")
+        try check(layerDecay.map { $0 > 0 && $0 <= 1 } ?? true, "--layer-decay must be in (0, 1], got \(layerDecay ?? 0)")
         try check(optBetas.count == 2 && optBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "--opt-betas takes two numbers in [0, 1), got \(optBetas)")
         try check(drop >= 0 && drop < 1 && posDrop >= 0 && posDrop < 1, "--drop and --pos-drop must be in [0, 1)")
         try check(attnDrop >= 0 && attnDrop < 1 && projDrop >= 0 && projDrop < 1, "--attn-drop and --proj-drop must be in [0, 1)")
@@ -172,7 +176,7 @@ struct TrainCommand: ParsableCommand {
         o.colorJitter = (cj[0], cj[1], cj[2]); o.workers = workers
         o.lrBase = lr == nil ? lrBase : nil; o.lrBaseSize = lrBaseSize; o.lrBaseScale = lrBaseScale
         o.sched = LRSchedule.Kind(rawValue: sched) ?? .cosine; o.decayEpochs = decayEpochs; o.decayMilestones = decayMilestones
-        o.decayRate = decayRate; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
+        o.decayRate = decayRate; o.patienceEpochs = patienceEpochs; o.layerDecay = layerDecay; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
         o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
         o.opt = Optimizer.Algorithm(rawValue: opt.lowercased()) ?? .adamw; o.momentum = momentum
         o.dropPath = dropPath; o.drop = drop; o.posDrop = posDrop; o.attnDrop = attnDrop; o.projDrop = projDrop; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup

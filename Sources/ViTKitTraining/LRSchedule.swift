@@ -11,6 +11,9 @@ import Foundation
 ///     multistep  base · decayRate^(number of milestones m with m ≤ t' + 1)   (timm's historical offset)
 ///     poly       minLR + (base − minLR)(1 − t'/tInitial)^power, minLR from tInitial on
 ///     constant   base
+///     plateau    torch's ReduceLROnPlateau (mode max on the evaluation top-1, relative threshold 1e-4): ×decayRate,
+///                floored at minLR, after more than `patienceT` evaluations without improvement; replayed from
+///                the run's metrics, so a resume continues it exactly (`lr(_:metrics:)`)
 ///   warmup-cosine  base · (t < w ? t/w : ½(1 + cos(π·(t − w)/(T − w))))         per update (jeonsworld)
 ///   warmup-linear  base · (t < w ? t/w : max(0, (T − t)/(T − w)))
 public struct LRSchedule: Sendable, Equatable {
@@ -26,6 +29,8 @@ public struct LRSchedule: Sendable, Equatable {
         case poly
         /// timm's `constant`: the warmup, then the base rate.
         case constant
+        /// timm's `plateau`: ×decayRate when the evaluation top-1 stops improving (per epoch only).
+        case plateau
         /// jeonsworld's WarmupCosineSchedule (per update, from 0, to 0).
         case warmupCosine = "warmup-cosine"
         /// jeonsworld's WarmupLinearSchedule (per update, from 0, to 0).
@@ -56,13 +61,15 @@ public struct LRSchedule: Sendable, Equatable {
     public var onUpdates: Bool
     /// Epochs the run trains: timm's factory's returned count (cycle length, plus cooldown and a warmup prefix).
     public var totalEpochs: Int
+    /// `plateau`'s patience: evaluations without improvement before a decay (timm's `--patience-epochs`).
+    public var patienceT: Int
 
     /// The schedule `options` give for `updatesPerEpoch` optimiser updates per epoch and peak rate `baseLR`.
     public init(options o: TrainOptions, baseLR: Double, updatesPerEpoch u: Int) {
-        kind = o.sched; self.baseLR = baseLR; minLR = o.minLR; warmupLR = o.warmupLR
+        kind = o.sched; self.baseLR = baseLR; minLR = o.minLR; warmupLR = o.warmupLR; patienceT = o.patienceEpochs
         warmupPrefix = o.warmupPrefix; decayRate = o.decayRate
         let perStep = kind == .warmupCosine || kind == .warmupLinear
-        onUpdates = o.schedOnUpdates || perStep
+        onUpdates = (o.schedOnUpdates && kind != .plateau) || perStep
         let scale = onUpdates ? max(1, u) : 1
         warmupT = perStep ? o.warmupSteps : o.warmupEpochs * scale
         tInitial = o.epochs * scale
@@ -73,7 +80,7 @@ public struct LRSchedule: Sendable, Equatable {
         case .cosine, .poly:
             let cycle = tInitial + (warmupPrefix ? warmupT : 0) + o.cooldownEpochs * scale
             totalEpochs = onUpdates ? cycle / scale : cycle
-        case .step, .multistep, .constant: totalEpochs = o.epochs + (warmupPrefix ? o.warmupEpochs : 0)
+        case .step, .multistep, .constant, .plateau: totalEpochs = o.epochs + (warmupPrefix ? o.warmupEpochs : 0)
         case .warmupCosine, .warmupLinear: totalEpochs = o.epochs
         }
     }
@@ -101,7 +108,28 @@ public struct LRSchedule: Sendable, Equatable {
             return minLR + (baseLR - minLR) * Foundation.pow(1 - Double(s) / Double(tInitial), decayRate)
         case .step: return baseLR * Foundation.pow(decayRate, (Double(s) / decayT).rounded(.down))
         case .multistep: return baseLR * Foundation.pow(decayRate, Double(milestones.filter { $0 <= s + 1 }.count))
-        case .constant, .warmupCosine, .warmupLinear: return baseLR
+        case .constant, .plateau, .warmupCosine, .warmupLinear: return baseLR
         }
+    }
+
+    /// The rate of epoch `t` given the evaluation top-1 after each earlier epoch (`metrics[i]` after epoch i; nil
+    /// where it was not evaluated): `lr(t)` for every kind but `plateau`, which replays timm's PlateauLRScheduler
+    /// as train.py steps it (`step(epoch + 1, top1)` after each epoch; a nil metric leaves its counters alone).
+    public func lr(_ t: Int, metrics: [Double?]) -> Double {
+        guard kind == .plateau else { return lr(t) }
+        var rate = warmupT > 0 ? warmupLR : baseLR
+        var best = -Double.infinity, bad = 0
+        for i in 0..<min(t, metrics.count) {
+            let e = i + 1
+            if e <= warmupT { rate = warmupLR + Double(e) * (baseLR - warmupLR) / Double(warmupT); continue }
+            guard let m = metrics[i] else { continue }
+            if m > best * (1 + 1e-4) { best = m; bad = 0 } else { bad += 1 }
+            if bad > patienceT {
+                let reduced = max(rate * decayRate, minLR)
+                if rate - reduced > 1e-8 { rate = reduced }
+                bad = 0
+            }
+        }
+        return rate
     }
 }

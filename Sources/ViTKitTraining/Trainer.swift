@@ -64,7 +64,8 @@ public final class Trainer {
         self.options = options
         configuration = RunConfiguration(model: model.architecture, options: options)
         optimizer = Optimizer(table: model.table, algorithm: options.opt, beta1: Float(options.beta1), beta2: Float(options.beta2),
-                              eps: Float(options.optEps), weightDecay: Float(options.weightDecay), momentum: Float(options.momentum))
+                              eps: Float(options.optEps), weightDecay: Float(options.weightDecay), momentum: Float(options.momentum),
+                              lrScale: options.layerDecay.map { LayerDecay.scales(names: model.table.entries.map(\.name), decay: $0) } ?? [:])
         step = TrainStep(model: model, optimizer: optimizer, clipGrad: Float(options.clipGrad), smoothing: Float(options.smoothing),
                          accumulationSteps: max(1, options.gradAccumSteps))
         parallel = DataParallel(communicator: communicator)
@@ -153,7 +154,8 @@ public final class Trainer {
         totalEpochs = epochs
         for epoch in startEpoch..<max(startEpoch, min(epochs, stopAfter ?? epochs)) {
             // per epoch, or per update with --sched-on-updates (the epoch's first update's rate is the one logged)
-            func rate(_ s: Int) -> Double { schedule.onUpdates ? schedule.lr(epoch * steps + s) : schedule.lr(epoch) }
+            let metrics = history.map(\.testTop1)
+            func rate(_ s: Int) -> Double { schedule.onUpdates ? schedule.lr(epoch * steps + s) : schedule.lr(epoch, metrics: metrics) }
             let lr = rate(0)
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
