@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes Tests/ViTKitTests/Fixtures/timm_mixup.safetensors: timm's Mixup (batch mode) with fixed draws, for the
 mixup/cutmix tests: the mixed images and soft targets for mixup λ=0.3 and for cutmix λ=0.6 with the box
-timm draws (stored too), plus the soft-target cross-entropy and its gradient.
+timm draws (stored too), plus the soft-target cross-entropy and its gradient; and the `pair` and `elem` modes with
+fixed per-pair / per-image λ and cutmix choices (their boxes, drawn by timm from numpy's seeded stream, stored).
 
     python scripts/make_mixup_fixtures.py      (needs numpy, torch, timm, safetensors)
 """
@@ -42,6 +43,28 @@ logits = torch.randn(B, K, requires_grad=True)
 loss = SoftTargetCrossEntropy()(logits, tc)
 loss.backward()
 out["logits"], out["soft_loss"], out["soft_dlogits"] = logits.detach(), loss.detach().reshape(1), logits.grad
+
+def per_element(mode, lams, cutmix):
+    """timm's Mixup in `mode` with the given per-draw λ and cutmix choices; the boxes timm draws for them."""
+    lams, cutmix = np.array(lams, dtype=np.float32), np.array(cutmix)
+    np.random.seed(5)
+    boxes = []
+    for lam, cm in zip(lams, cutmix):
+        if lam != 1 and cm:
+            (yl, yh, xl, xh), lam2 = cutmix_bbox_and_lam(x[0].shape, lam, ratio_minmax=None, correct_lam=True)
+            boxes.append([yl, yh, xl, xh, lam2])
+        else:
+            boxes.append([-1, -1, -1, -1, float(lam)])
+    np.random.seed(5)
+    mm = Mixup(mixup_alpha=1.0, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=K, mode=mode)
+    mm._params_per_elem = lambda n: (lams.copy(), cutmix)
+    xe, te = mm(x.clone(), y)
+    out[f"{mode}_x"], out[f"{mode}_t"] = xe, te
+    out[f"{mode}_draws"] = torch.tensor(boxes, dtype=torch.float64).float()
+
+
+per_element("pair", [0.3, 0.6, 1.0], [False, True, False])
+per_element("elem", [0.3, 0.6, 1.0, 0.45, 0.8, 0.5], [False, True, False, True, False, False])
 save_file({k: v.contiguous() for k, v in out.items()},
           os.path.join(os.path.dirname(__file__), "..", "Tests", "ViTKitTests", "Fixtures", "timm_mixup.safetensors"))
 print("box", (yl, yh, xl, xh), "lam", lam, "loss", loss.item())

@@ -91,7 +91,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Cutmix alpha (0: off).") var cutmix = 0.0
     @Option(help: "Probability of mixing a batch when mixup or cutmix is on.") var mixupProb = 1.0
     @Option(help: "Probability of cutmix instead of mixup when both are on.") var mixupSwitchProb = 0.5
-    @Option(help: "Mixup mode: only 'batch' (one λ per batch, timm's default) is implemented.") var mixupMode = "batch"
+    @Option(help: "Mixup mode, as timm: batch (one draw per batch), pair (one per mirrored pair), elem (one per image).") var mixupMode = "batch"
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Evaluate every N epochs (and after the last).") var evalEvery = 1
     @Option(help: "Output folder (summary.csv, checkpoints).") var output = "runs/train"
@@ -140,7 +140,9 @@ struct TrainCommand: ParsableCommand {
         try check(mixup >= 0 && cutmix >= 0, "--mixup and --cutmix must be 0 (off) or positive, got \(mixup), \(cutmix)")
         try check((0...1).contains(mixupProb) && (0...1).contains(mixupSwitchProb),
                   "--mixup-prob and --mixup-switch-prob must be probabilities in [0, 1]")
-        try check(mixupMode == "batch", "--mixup-mode '\(mixupMode)' is not implemented: expected batch (timm's pair and elem modes are not)")
+        try check(Mixup.Mode(rawValue: mixupMode) != nil, "--mixup-mode '\(mixupMode)': expected batch, pair or elem")
+        try check((mixup == 0 && cutmix == 0) || batchSize % 2 == 0,
+                  "mixup and cutmix pair image i with image B−1−i: the batch size must be even, got \(batchSize)")
         try check(scale.count == 2 && scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1,
                   "--scale takes two numbers 0 < min ≤ max ≤ 1, got \(scale)")
         try check(ratio.count == 2 && ratio[0] > 0 && ratio[0] <= ratio[1], "--ratio takes two numbers 0 < min ≤ max, got \(ratio)")
@@ -167,6 +169,7 @@ struct TrainCommand: ParsableCommand {
         o.warmupEpochs = warmupEpochs; o.weightDecay = weightDecay; o.optEps = optEps; o.clipGrad = clipGrad
         o.erasing = RandomErasing(prob: reprob, mode: remode, count: recount)
         o.mixup = Mixup(mixupAlpha: mixup, cutmixAlpha: cutmix, prob: mixupProb, switchProb: mixupSwitchProb)
+        o.mixup.mode = Mixup.Mode(rawValue: mixupMode) ?? .batch
         o.smoothing = smoothing; o.hflip = hflip; o.seed = seed; o.evalEvery = evalEvery; o.outputDir = output
         o.autoAugment = ["none", ""].contains(aa.lowercased()) ? nil : aa
         if scale.count == 2 { o.scale = (scale[0], scale[1]) }
@@ -274,7 +277,7 @@ struct TrainCommand: ParsableCommand {
             "synthetic_train": "\(data.syntheticTrain)", "synthetic_test": "\(data.syntheticTest)",
             "crop_pct": "\(data.cropPct ?? 1)", "interpolation": (data.interpolation ?? .bicubic).rawValue,
             "skip_bad_images": "\(data.skipBadImages)", "mean": "\(data.mean)", "std": "\(data.std)",
-            "coarse_labels": "\(data.coarseLabels)", "mixup_mode": mixupMode, "threads": "\(threadOptions.threads)", "world_size": "\(processes)",
+            "coarse_labels": "\(data.coarseLabels)", "threads": "\(threadOptions.threads)", "world_size": "\(processes)",
             "output": output, "resume": resume ?? "", "no_resume_opt": "\(noResumeOpt)", "pretrained": pretrained ?? "",
         ]
         other.merge(initArguments.metadata) { $1 }

@@ -150,7 +150,7 @@ public struct TrainOptions: Sendable {
                 "hflip": "\(hflip)", "aa": autoAugment ?? "none", "scale": list(scale.0, scale.1), "ratio": list(ratio.0, ratio.1),
                 "train_interpolation": trainInterpolation?.rawValue ?? "random",
                 "color_jitter": list(colorJitter.0, colorJitter.1, colorJitter.2),
-                "mixup": "\(mixup.mixupAlpha)", "cutmix": "\(mixup.cutmixAlpha)", "mixup_prob": "\(mixup.prob)",
+                "mixup": "\(mixup.mixupAlpha)", "mixup_mode": mixup.mode.rawValue, "cutmix": "\(mixup.cutmixAlpha)", "mixup_prob": "\(mixup.prob)",
                 "mixup_switch_prob": "\(mixup.switchProb)", "sched": sched.rawValue, "decay_epochs": "\(decayEpochs)",
                 "decay_milestones": "[" + decayMilestones.map(String.init).joined(separator: ", ") + "]",
                 "decay_rate": "\(decayRate)", "patience_epochs": "\(patienceEpochs)", "layer_decay": layerDecay.map { "\($0)" } ?? "null", "cooldown_epochs": "\(cooldownEpochs)", "warmup_prefix": "\(warmupPrefix)",

@@ -136,6 +136,11 @@ public final class Trainer {
         var mixup = o.mixup
         mixup.smoothing = o.smoothing
         let targets = AlignedBuffer(count: mixup.active ? o.batchSize * train.numClasses : 0)
+        // each image's mixup draw, and (elem mode) the batch's originals
+        let mixDraws = UnsafeMutablePointer<Mixup.Draw>.allocate(capacity: o.batchSize)
+        mixDraws.initialize(repeating: Mixup.Draw(lam: 1, box: nil), count: o.batchSize)
+        defer { mixDraws.deallocate() }
+        let mixOriginals = AlignedBuffer(count: mixup.active && mixup.mode == .elem ? o.batchSize * train.imageBytes : 0)
         var watchers: [TrainingObserver] = []
         if isMain {
             watchers.append(ProgressObserver(log: log, show: progress))
@@ -184,9 +189,10 @@ public final class Trainer {
                     model.drawRegularisationMasks(seed: o.seed, epoch: epoch, firstPosition: batchStarts[s * k + micro], batch: o.batchSize)
                     let stepLoss: Float?
                     if mixup.active {
-                        let d = mixup.draw(size: train.size, rng: &mixRng)
-                        Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size, d)
-                        mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, lam: d.lam,
+                        mixup.draw(into: mixDraws, batch: o.batchSize, size: train.size, rng: &mixRng)
+                        Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size,
+                                  mode: mixup.mode, draws: mixDraws, original: mixOriginals.pointer)
+                        mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, draws: mixDraws,
                                       into: targets.pointer)
                         stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(rate(s)))
                     } else {

@@ -52,6 +52,59 @@ final class MixupTests: XCTestCase {
         XCTAssertNotEqual(x, Self.get("x"), "the fixture's box is not empty")
     }
 
+    /// timm's `pair` and `elem` modes with the fixture's per-pair / per-image λ and cutmix boxes: images within
+    /// 1e-6 (elem mixes from the originals), targets within 1e-7.
+    func testPairAndElemModesMatchTimm() {
+        for mode in [Mixup.Mode.pair, .elem] {
+            let rows = Self.get("\(mode.rawValue)_draws")
+            var draws = [Mixup.Draw](repeating: Mixup.Draw(lam: 1, box: nil), count: batch)
+            for r in 0..<(rows.count / 5) {
+                let v = rows[(r * 5)..<(r * 5 + 5)].map(Double.init), i = r
+                let d = Mixup.Draw(lam: v[4], box: v[0] < 0 ? nil : (Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3])))
+                draws[i] = d
+                if mode == .pair { draws[batch - 1 - i] = d }
+            }
+            var x = Self.get("x"), original = [Float](repeating: 0, count: x.count)
+            let labels = Self.get("labels").map { Int32($0) }
+            var t = [Float](repeating: 0, count: batch * classes)
+            var m = Mixup(mixupAlpha: 1, cutmixAlpha: 1, smoothing: 0.1)
+            m.mode = mode
+            draws.withUnsafeBufferPointer { d in
+                x.withUnsafeMutableBufferPointer { xs in
+                    original.withUnsafeMutableBufferPointer {
+                        Mixup.mix(images: xs.baseAddress!, batch: batch, channels: channels, size: size, mode: mode,
+                                  draws: d.baseAddress!, original: $0.baseAddress!)
+                    }
+                }
+                labels.withUnsafeBufferPointer { l in
+                    t.withUnsafeMutableBufferPointer {
+                        m.targets(labels: l.baseAddress!, batch: batch, classes: classes, draws: d.baseAddress!, into: $0.baseAddress!)
+                    }
+                }
+            }
+            assertClose(x, Self.get("\(mode.rawValue)_x"), tol: 1e-6, "\(mode) images")
+            assertClose(t, Self.get("\(mode.rawValue)_t"), tol: 1e-7, "\(mode) targets")
+            XCTAssert(draws.contains { $0.box != nil } && draws.contains { $0.box == nil && $0.lam < 1 }, "both kinds drawn")
+        }
+    }
+
+    /// Per-image draws: batch mode shares one, pair mode mirrors them, elem mode draws each.
+    func testDrawsPerMode() {
+        var m = Mixup(mixupAlpha: 1, cutmixAlpha: 1, smoothing: 0.1)
+        var draws = [Mixup.Draw](repeating: Mixup.Draw(lam: 1, box: nil), count: 8)
+        for mode in Mixup.Mode.allCases {
+            m.mode = mode
+            var rng = RNG(seed: 9)
+            draws.withUnsafeMutableBufferPointer { m.draw(into: $0.baseAddress!, batch: 8, size: 16, rng: &rng) }
+            let distinct = Set(draws.map(\.lam)).count
+            switch mode {
+            case .batch: XCTAssertEqual(distinct, 1)
+            case .pair: XCTAssertEqual(distinct, 4); for i in 0..<4 { XCTAssertEqual(draws[i], draws[7 - i]) }
+            case .elem: XCTAssertEqual(distinct, 8)
+            }
+        }
+    }
+
     func testSoftTargetCrossEntropyMatchesTimm() {
         let logits = Self.get("logits"), targets = Self.get("cutmix_t")
         var d = [Float](repeating: 0, count: batch * classes)

@@ -3,11 +3,13 @@ import ViTKitCore
 import ViTKitIO
 import ViTKitImaging
 
-/// timm's `Mixup` in batch mode (`mode='batch'`, `correct_lam=True`): one λ per batch; with probability `prob` the
-/// batch is mixed with itself reversed (image i with image B−1−i), by mixup (x·λ + x_rev·(1−λ), λ ~ Beta(α_mixup))
-/// or, with probability `switchProb` when both are on, by cutmix (a random box of area ≈ (1−λ)·H·W taken from x_rev,
-/// λ ~ Beta(α_cutmix), then λ = 1 − box area / image area). Targets become
-/// λ·smooth(onehot(y)) + (1−λ)·smooth(onehot(y_rev)), smooth(t) = t·(1−s) + s/C, for the soft-target cross-entropy.
+/// timm's `Mixup` (`correct_lam=True`): with probability `prob` an image is mixed with its mirror in the batch (image
+/// i with image B−1−i), by mixup (x·λ + x_rev·(1−λ), λ ~ Beta(α_mixup)) or, with probability `switchProb` when both
+/// are on, by cutmix (a random box of area ≈ (1−λ)·H·W taken from x_rev, λ ~ Beta(α_cutmix), then λ = 1 − box area
+/// / image area). `mode` says how many draws: `batch` one for the batch, `pair` one per mirrored pair (both mixed
+/// from the originals), `elem` one per image (each mixed from its mirror's original). Targets become
+/// λ_i·smooth(onehot(y_i)) + (1−λ_i)·smooth(onehot(y_rev,i)), smooth(t) = t·(1−s) + s/C, for the soft-target
+/// cross-entropy.
 public struct Mixup: Sendable, Equatable {
     /// Mixup's Beta(α, α) parameter (timm's `--mixup`); 0 turns mixup off.
     public var mixupAlpha: Double = 0
@@ -19,6 +21,18 @@ public struct Mixup: Sendable, Equatable {
     public var switchProb: Double = 0.5
     /// Label smoothing of the mixed targets.
     public var smoothing: Double = 0.1
+    /// How many draws a batch gets (timm's `--mixup-mode`).
+    public var mode = Mode.batch
+
+    /// timm's `--mixup-mode`.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// One draw for the whole batch.
+        case batch
+        /// One draw per pair (i, B−1−i).
+        case pair
+        /// One draw per image.
+        case elem
+    }
 
     /// Mixup/cutmix with timm's parameters.
     public init(mixupAlpha: Double = 0, cutmixAlpha: Double = 0, prob: Double = 1, switchProb: Double = 0.5,
@@ -61,39 +75,94 @@ public struct Mixup: Sendable, Equatable {
 
     /// Mixes `images` [B × C × size × size] in place with the reversed batch as `d` says.
     public static func mix(images: UnsafeMutablePointer<Float>, batch: Int, channels: Int, size: Int, _ d: Draw) {
+        let per = channels * size * size
+        for b in 0..<(batch / 2) { mixPair(images + b * per, images + (batch - 1 - b) * per, channels: channels, size: size, d) }
+    }
+
+    /// Mixes one pair of images with each other as `d` says (cutmix swaps the box; mixup mixes both ways).
+    static func mixPair(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, size: Int, _ d: Draw) {
         if d.lam == 1 && d.box == nil { return }
         let per = channels * size * size
-        for b in 0..<(batch / 2) {
-            let x = images + b * per, y = images + (batch - 1 - b) * per
+        if let box = d.box {
+            for c in 0..<channels {
+                for r in box.top..<box.bottom {
+                    for col in box.left..<box.right {
+                        let i = (c * size + r) * size + col
+                        swap(&x[i], &y[i])
+                    }
+                }
+            }
+        } else {
+            let l = Float(d.lam), m = Float(1 - d.lam)
+            for i in 0..<per { let a = x[i], c = y[i]; x[i] = a * l + c * m; y[i] = c * l + a * m }
+        }
+    }
+
+    /// Fills `draws[0..<batch]`, one per image, as `mode` says (a pair's two images share theirs).
+    public func draw(into draws: UnsafeMutablePointer<Draw>, batch: Int, size: Int, rng: inout RNG) {
+        switch mode {
+        case .batch:
+            let d = draw(size: size, rng: &rng)
+            for i in 0..<batch { draws[i] = d }
+        case .pair:
+            for i in 0..<(batch / 2) { let d = draw(size: size, rng: &rng); draws[i] = d; draws[batch - 1 - i] = d }
+            if batch % 2 == 1 { draws[batch / 2] = Draw(lam: 1, box: nil) }
+        case .elem:
+            for i in 0..<batch { draws[i] = draw(size: size, rng: &rng) }
+        }
+    }
+
+    /// Mixes `images` [B × C × size × size] in place by per-image draws: `batch` and `pair` mix each pair (i, B−1−i)
+    /// by draws[i]; `elem` mixes each image i with the original of B−1−i by draws[i], keeping the originals in
+    /// `original` (B × C × size × size floats).
+    public static func mix(images: UnsafeMutablePointer<Float>, batch: Int, channels: Int, size: Int, mode: Mode,
+                           draws: UnsafePointer<Draw>, original: UnsafeMutablePointer<Float>?) {
+        let per = channels * size * size
+        guard mode == .elem else {
+            for i in 0..<(batch / 2) {
+                mixPair(images + i * per, images + (batch - 1 - i) * per, channels: channels, size: size, draws[i])
+            }
+            return
+        }
+        guard let original else { preconditionFailure("elem mixup needs a buffer for the originals") }
+        original.update(from: images, count: batch * per)
+        for i in 0..<batch {
+            let d = draws[i], x = images + i * per, y = original + (batch - 1 - i) * per
             if let box = d.box {
                 for c in 0..<channels {
                     for r in box.top..<box.bottom {
-                        for col in box.left..<box.right {
-                            let i = (c * size + r) * size + col
-                            swap(&x[i], &y[i])
-                        }
+                        let row = (c * size + r) * size
+                        for col in box.left..<box.right { x[row + col] = y[row + col] }
                     }
                 }
-            } else {
+            } else if d.lam != 1 {
                 let l = Float(d.lam), m = Float(1 - d.lam)
-                for i in 0..<per { let a = x[i], c = y[i]; x[i] = a * l + c * m; y[i] = c * l + a * m }
+                for k in 0..<per { x[k] = x[k] * l + y[k] * m }
             }
         }
+    }
+
+    /// Soft targets [B × classes] by per-image λ (timm's `mixup_target` with a λ per row).
+    public func targets(labels: UnsafePointer<Int32>, batch: Int, classes: Int, draws: UnsafePointer<Draw>,
+                        into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<batch { target(labels: labels, b, batch: batch, classes: classes, lam: draws[b].lam, into: out) }
     }
 
     /// Soft targets [B × classes] (timm's `mixup_target`).
     public func targets(labels: UnsafePointer<Int32>, batch: Int, classes: Int, lam: Double,
                         into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<batch { target(labels: labels, b, batch: batch, classes: classes, lam: lam, into: out) }
+    }
+
+    /// Row b of the soft targets: λ·(y_b smoothed) + (1−λ)·(y_{B−1−b} smoothed), in float32 as timm computes it.
+    func target(labels: UnsafePointer<Int32>, _ b: Int, batch: Int, classes: Int, lam: Double, into out: UnsafeMutablePointer<Float>) {
         let off = smoothing / Double(classes), on = 1 - smoothing + off
-        for b in 0..<batch {
-            let t = out + b * classes
-            let y1 = Int(labels[b]), y2 = Int(labels[batch - 1 - b])
-            // λ·(y1 smoothed) + (1−λ)·(y2 smoothed), in float32 as timm computes it
-            let l = Float(lam), m = Float(1 - lam)
-            for j in 0..<classes {
-                let a = Float(j == y1 ? on : off), c = Float(j == y2 ? on : off)
-                t[j] = a * l + c * m
-            }
+        let t = out + b * classes
+        let y1 = Int(labels[b]), y2 = Int(labels[batch - 1 - b])
+        let l = Float(lam), m = Float(1 - lam)
+        for j in 0..<classes {
+            let a = Float(j == y1 ? on : off), c = Float(j == y2 ? on : off)
+            t[j] = a * l + c * m
         }
     }
 }
