@@ -45,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "step, multistep and plateau: the decay factor; poly: the power.") var decayRate = 0.1
     @Option(help: "plateau: evaluations without a better top-1 before the rate decays (timm counts epochs; evaluate every epoch to match).")
     var patienceEpochs = 10
+    @Option(help: "Repeated augmentation (timm's --aug-repeats, DeiT's RepeatAugSampler): copies of each image per epoch, dealt to the processes; 0: off.")
+    var augRepeats = 0.0
     @Option(help: "Layer-wise learning-rate decay (timm's --layer-decay): each layer's rate is lr · decay^(layers above it).")
     var layerDecay: Double?
     @Option(help: "cosine and poly: epochs at --min-lr after the schedule (added to --epochs, as timm).") var cooldownEpochs = 0
@@ -124,6 +126,7 @@ struct TrainCommand: ParsableCommand {
         try check(weightDecay >= 0, "--weight-decay must be 0 or more, got \(weightDecay)")
         try check(optEps > 0, "--opt-eps must be positive, got \(optEps)")
         try check(Optimizer.Algorithm(rawValue: opt.lowercased()) != nil, "--opt '\(opt)': expected adamw, adam, sgd, momentum, nesterov or lamb")
+        try check(augRepeats == 0 || augRepeats >= 1, "--aug-repeats must be 0 (off) or at least 1, got \(augRepeats)")
         try check(patienceEpochs >= 0, "--patience-epochs must be 0 or more, got \(patienceEpochs)")
         try check(layerDecay.map { $0 > 0 && $0 <= 1 } ?? true, "--layer-decay must be in (0, 1], got \(layerDecay ?? 0)")
         try check(optBetas.count == 2 && optBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "--opt-betas takes two numbers in [0, 1), got \(optBetas)")
@@ -179,7 +182,7 @@ struct TrainCommand: ParsableCommand {
         o.colorJitter = (cj[0], cj[1], cj[2]); o.workers = workers
         o.lrBase = lr == nil ? lrBase : nil; o.lrBaseSize = lrBaseSize; o.lrBaseScale = lrBaseScale
         o.sched = LRSchedule.Kind(rawValue: sched) ?? .cosine; o.decayEpochs = decayEpochs; o.decayMilestones = decayMilestones
-        o.decayRate = decayRate; o.patienceEpochs = patienceEpochs; o.layerDecay = layerDecay; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
+        o.decayRate = decayRate; o.patienceEpochs = patienceEpochs; o.augRepeats = augRepeats; o.layerDecay = layerDecay; o.cooldownEpochs = cooldownEpochs; o.warmupPrefix = warmupPrefix
         o.schedOnUpdates = schedOnUpdates; o.warmupSteps = warmupSteps
         o.opt = Optimizer.Algorithm(rawValue: opt.lowercased()) ?? .adamw; o.momentum = momentum
         o.dropPath = dropPath; o.drop = drop; o.posDrop = posDrop; o.attnDrop = attnDrop; o.projDrop = projDrop; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup

@@ -106,6 +106,8 @@ public struct TrainOptions: Sendable {
     public var decayRate = 0.1
     /// timm's `--patience-epochs`: `plateau`'s evaluations without improvement before it decays the rate.
     public var patienceEpochs = 10
+    /// timm's `--aug-repeats`: copies of each image per epoch (`RepeatAugSampler`); 0: off.
+    public var augRepeats = 0.0
     /// timm's `--layer-decay`: each layer's rate is lr · layerDecay^(layers after it) (nil: off).
     public var layerDecay: Double? = nil
     /// timm's `--cooldown-epochs`: epochs at `minLR` after a cosine or poly schedule.
@@ -153,7 +155,7 @@ public struct TrainOptions: Sendable {
                 "mixup": "\(mixup.mixupAlpha)", "mixup_mode": mixup.mode.rawValue, "cutmix": "\(mixup.cutmixAlpha)", "mixup_prob": "\(mixup.prob)",
                 "mixup_switch_prob": "\(mixup.switchProb)", "sched": sched.rawValue, "decay_epochs": "\(decayEpochs)",
                 "decay_milestones": "[" + decayMilestones.map(String.init).joined(separator: ", ") + "]",
-                "decay_rate": "\(decayRate)", "patience_epochs": "\(patienceEpochs)", "layer_decay": layerDecay.map { "\($0)" } ?? "null", "cooldown_epochs": "\(cooldownEpochs)", "warmup_prefix": "\(warmupPrefix)",
+                "decay_rate": "\(decayRate)", "patience_epochs": "\(patienceEpochs)", "aug_repeats": "\(augRepeats)", "layer_decay": layerDecay.map { "\($0)" } ?? "null", "cooldown_epochs": "\(cooldownEpochs)", "warmup_prefix": "\(warmupPrefix)",
                 "sched_on_updates": "\(schedOnUpdates)", "warmup_steps": "\(warmupSteps)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
                 "recount": "\(erasing.count)", "seed": "\(seed)", "eval_every": "\(evalEvery)", "workers": "\(workers)"]
     }

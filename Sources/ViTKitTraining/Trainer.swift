@@ -107,9 +107,13 @@ public final class Trainer {
         let o = options, world = parallel.communicator, k = max(1, o.gradAccumSteps)
         try train.checkFits(model.architecture, role: "training")
         try test?.checkFits(model.architecture, role: "evaluation")
-        if train.count < globalBatch {
+        let repeatAug = o.augRepeats > 0 ? RepeatAugSampler(repeats: o.augRepeats, count: train.count, world: world.size) : nil
+        let steps = repeatAug.map { $0.selectedPerRank / (o.batchSize * k) } ?? train.count / globalBatch
+        if steps == 0 {
+            let taken = repeatAug.map { "the \($0.selectedPerRank * world.size) images an epoch takes from \(train.count) with --aug-repeats \(o.augRepeats)" }
+                ?? "the \(train.count) training images"
             throw ViTKitError("the global batch of \(globalBatch) images (batch \(o.batchSize) × \(world.size) processes × "
-                + "\(k) accumulation steps) is larger than the \(train.count) training images (drop_last leaves no batch)")
+                + "\(k) accumulation steps) is larger than \(taken) (drop_last leaves no batch)")
         }
         if o.syncBN && world.size > 1 { model.synchronizeBatchNorm(parallel.batchNormSync) }
         defer { model.synchronizeBatchNorm(nil) }
@@ -129,7 +133,6 @@ public final class Trainer {
         let loader = PrefetchLoader(dataset: train, batchSize: o.batchSize, transform: try o.trainTransform(mean: train.mean),
                                     seed: o.seed, workers: o.workers)
         defer { loader.stop() }
-        let steps = train.count / globalBatch
         // rank r's micro-batch j of step s: images s·G + (j·N + r)·b ..< +b of the epoch's order, so the global
         // batch is the one a single process with batch G would take, image for image
         let batchStarts = (0..<(steps * k)).map { i in (i / k) * globalBatch + ((i % k) * world.size + world.rank) * o.batchSize }
@@ -165,6 +168,7 @@ public final class Trainer {
             var order = Array(0..<train.count)
             var shuffleRng = RNG.stream(seed: o.seed, 1, UInt64(epoch))
             order.shuffle(using: &shuffleRng)
+            if let repeatAug { order = repeatAug.order(permutation: order, batch: o.batchSize, accumulation: k).order }
             // mixup draws per process, as timm's (rank 0 draws what a single process does)
             var mixRng = RNG.stream(seed: o.seed &+ UInt64(world.rank), 3, UInt64(epoch))
             let t0 = Date()

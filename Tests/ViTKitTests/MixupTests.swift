@@ -171,3 +171,49 @@ final class MixupTests: XCTestCase {
         XCTAssert(a.allSatisfy(\.isFinite) && a.count == 16)
     }
 }
+
+/// timm's RepeatAugSampler (`scripts/make_sampler_fixtures.py`): each rank's images per epoch, for several dataset
+/// sizes, repeat counts and world sizes; the trainer's layout puts each rank's stream where its micro-batches read.
+final class RepeatAugSamplerTests: XCTestCase {
+    struct Fixture: Decodable {
+        struct Run: Decodable { let count: Int; let repeats: Double; let world: Int; let ranks: [[Int]] }
+        let runs: [Run]
+    }
+
+    func testEachRanksImagesMatchTimm() throws {
+        let url = Bundle.module.url(forResource: "timm_repeat_aug", withExtension: "json", subdirectory: "Fixtures")!
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.runs.count, 7)
+        for run in fixture.runs {
+            let s = RepeatAugSampler(repeats: run.repeats, count: run.count, world: run.world), perm = Array(0..<run.count)
+            for r in 0..<run.world {
+                XCTAssertEqual(s.stream(permutation: perm, rank: r), run.ranks[r], "\(run.count) × \(run.repeats) on \(run.world), rank \(r)")
+            }
+            // the trainer's layout: rank r, micro-batch j of step s at s·G + (j·W + r)·b
+            let b = 4, k = 2, (order, steps) = s.order(permutation: perm, batch: b, accumulation: k)
+            XCTAssertEqual(steps, run.ranks[0].count / (b * k))
+            for r in 0..<run.world {
+                var read: [Int] = []
+                for st in 0..<steps { for j in 0..<k { let at = st * b * run.world * k + (j * run.world + r) * b; read += order[at..<(at + b)] } }
+                XCTAssertEqual(read, Array(run.ranks[r].prefix(steps * b * k)), "layout of rank \(r)")
+            }
+        }
+    }
+
+    /// A training run with --aug-repeats 3 takes ⌊N/256⌋·256 images an epoch, each three times.
+    func testTrainingWithRepeatsTakesTheSelectedImages() throws {
+        var o = TrainingTests.options(epochs: 1)
+        o.augRepeats = 3
+        let train = SyntheticDataset.make(count: 300, classes: 4, size: 16, seed: 1)
+        let m = try VisionTransformer(config: TrainingTests.tinyConfig(), pool: Pools.one)
+        var rng = RNG(seed: 1)
+        try m.initialize(.timm, rng: &rng)
+        let t = Trainer(model: m, options: o)
+        try t.fit(train: train, test: nil)
+        XCTAssertEqual(t.stepLosses.count, 256 / 32)
+        o.augRepeats = 3; o.batchSize = 512
+        XCTAssertThrowsError(try Trainer(model: m, options: o).fit(train: train, test: nil)) {
+            XCTAssert("\($0)".contains("the 256 images an epoch takes from 300 with --aug-repeats 3.0"), "\($0)")
+        }
+    }
+}
