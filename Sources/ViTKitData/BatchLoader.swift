@@ -29,6 +29,7 @@ public final class BatchLoader {
     public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?,
                      flipProbability: Float = 0.5) {
         precondition(indices.count <= capacity)
+        precondition(dataset.storedSize == dataset.size, "evaluation reads pictures at the model's size (evalResized)")
         let n = indices.count, c = dataset.channels, s = dataset.size
         for (j, i) in indices.enumerated() {
             labels[j] = dataset.labels[i]

@@ -9,7 +9,8 @@ public enum DatasetRegistry {
 
     /// How to read a dataset; what does not apply to it is ignored.
     public struct Options: Sendable {
-        /// The model's input size: an image folder is brought to it (the CIFAR and SVHN files are 32×32).
+        /// The model's input size: an image folder is brought to it; the CIFAR and SVHN pictures (32×32) are too,
+        /// as timm's transforms bring them: training by the loader's crop, evaluation by the eval transform.
         public var size = 32
         /// Image folder: the eval transform's crop fraction and resize filter, and the decoding threads.
         public var cropPct = 1.0, filter = ResampleFilter.bicubic, threads = 2
@@ -37,7 +38,9 @@ public enum DatasetRegistry {
         }
         guard let dir = directory else { throw ViTKitError("dataset \(name) needs the folder with its files (--data-dir)") }
         func both(_ read: (Bool) throws -> ImageDataset) throws -> (ImageDataset?, ImageDataset, [String]) {
-            (o.train ? try read(true) : nil, try read(false), [])
+            let train = o.train ? try read(true) : nil, test = try read(false)
+            guard test.size != o.size else { return (train, test, []) }
+            return (train?.delivering(size: o.size), test.evalResized(size: o.size, cropPct: o.cropPct, filter: o.filter), [])
         }
         switch name {
         case "folder":

@@ -1,3 +1,4 @@
+import Foundation
 import ViTKitCore
 import ViTKitIO
 import ViTKitImaging
@@ -16,8 +17,11 @@ public struct ImageDataset: Sendable {
     public var labels: [Int32]
     /// Colour channels per image.
     public var channels: Int
-    /// Width and height of each image, in pixels.
+    /// Width and height of each image the dataset delivers (the model's input), in pixels.
     public var size: Int
+    /// Width and height of the pictures held in memory: `size`, or smaller or larger when the training loader
+    /// brings them to `size` with its crop (`delivering(size:)`, CIFAR upsampled to 224 as timm's transform does).
+    public var storedSize: Int
     /// Number of classes.
     public var numClasses: Int
     /// Per-channel mean and std of pixel/255, used to normalise.
@@ -32,6 +36,7 @@ public struct ImageDataset: Sendable {
                 mean: [Float], std: [Float]) {
         precondition(images.count == labels.count * channels * size * size)
         self.name = name; self.images = images; self.labels = labels; self.channels = channels; self.size = size
+        storedSize = size
         self.numClasses = numClasses; self.mean = mean; self.std = std
         classNames = (0..<numClasses).map { "\($0)" }
     }
@@ -54,6 +59,43 @@ public struct ImageDataset: Sendable {
     }
     /// Bytes (and floats, once normalised) per image: C·size·size.
     public var imageBytes: Int { channels * size * size }
+    /// Bytes per picture held in memory: C·storedSize·storedSize.
+    public var storedBytes: Int { channels * storedSize * storedSize }
+
+    /// The same pictures, delivered at `size` by the training loader's random resized crop (timm's train transform
+    /// on pictures of another size; with the default scale and ratio, the whole picture resized).
+    public func delivering(size: Int) -> ImageDataset {
+        var copy = self
+        copy.size = size
+        return copy
+    }
+
+    /// The pictures brought to `size` once, by timm's eval transform (shorter side to size/cropPct, centre crop),
+    /// for evaluation. Three-channel pictures in memory only (as CIFAR's and SVHN's).
+    public func evalResized(size: Int, cropPct: Double, filter: ResampleFilter) -> ImageDataset {
+        precondition(!isFileBacked && channels == 3 && storedSize == self.size)
+        let inBytes = storedBytes, outPlane = size * size, outBytes = 3 * outPlane
+        var out = [UInt8](repeating: 0, count: count * outBytes)
+        images.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                let s = src.baseAddress!, d = dst.baseAddress!, n = count, side = storedSize
+                DispatchQueue.concurrentPerform(iterations: 8) { part in
+                    for i in stride(from: part, to: n, by: 8) {
+                        let img = RGBImage(planes: s + i * inBytes, width: side, height: side)
+                            .evalTransform(size: size, cropPct: cropPct, filter: filter)
+                        let to = d + i * outBytes
+                        for p in 0..<outPlane {
+                            to[p] = img.pixels[3 * p]; to[outPlane + p] = img.pixels[3 * p + 1]; to[2 * outPlane + p] = img.pixels[3 * p + 2]
+                        }
+                    }
+                }
+            }
+        }
+        var copy = ImageDataset(name: name, images: out, labels: labels, channels: 3, size: size, numClasses: numClasses,
+                                mean: mean, std: std)
+        copy.classNames = classNames
+        return copy
+    }
 
     /// The images at `indices`, in that order.
     public func subset(_ indices: [Int]) -> ImageDataset {
@@ -61,8 +103,8 @@ public struct ImageDataset: Sendable {
         if isFileBacked {
             copy.files = indices.map { files[$0] }
         } else {
-            var imgs = [UInt8](); imgs.reserveCapacity(indices.count * imageBytes)
-            for i in indices { imgs.append(contentsOf: images[(i * imageBytes)..<((i + 1) * imageBytes)]) }
+            var imgs = [UInt8](); imgs.reserveCapacity(indices.count * storedBytes)
+            for i in indices { imgs.append(contentsOf: images[(i * storedBytes)..<((i + 1) * storedBytes)]) }
             copy.images = imgs
         }
         copy.labels = indices.map { labels[$0] }

@@ -139,7 +139,7 @@ public final class PrefetchLoader: @unchecked Sendable {
 
     /// Decodes (file-backed), transforms and normalises the images of batch `b` into `slot`.
     private func prepare(batch b: Int, slot: Int, workspace: TrainTransform.Workspace) throws {
-        let ds = dataset, n = ds.imageBytes, s = ds.size, c = ds.channels
+        let ds = dataset, n = ds.imageBytes, s = ds.size, c = ds.channels, stored = ds.storedBytes, side = ds.storedSize
         let dst = images[slot].pointer, lab = labels[slot]
         try ds.images.withUnsafeBufferPointer { src in
             for j in 0..<batchSize {
@@ -147,7 +147,7 @@ public final class PrefetchLoader: @unchecked Sendable {
                 lab[j] = ds.labels[i]
                 var rng = RNG.stream(seed: seed, 5, UInt64(epoch) << 32 | UInt64(position))
                 let input = ds.isFileBacked ? try workspace.decoder.decode(path: ds.files[i])
-                    : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * n), width: s, height: s, channels: c)
+                    : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * stored), width: side, height: side, channels: c)
                 let out = PlanarImage(workspace.output, width: s, height: s, channels: c)
                 transform(input, into: out, workspace: workspace, rng: &rng)
                 let to = dst + j * n

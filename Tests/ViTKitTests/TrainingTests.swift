@@ -123,6 +123,34 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Pictures held at another size than the model's are brought to it as timm's transforms bring CIFAR to 224:
+    /// training through the loader's crop (whole picture resized with scale and ratio 1), evaluation by the eval
+    /// transform once; a model at 32 then trains on the 16×16 synthetic pictures.
+    func testPicturesOfAnotherSizeAreResizedToTheModel() throws {
+        let (train, test) = Self.data()
+        let up = train.delivering(size: 32), upTest = test.evalResized(size: 32, cropPct: 1, filter: .bicubic)
+        XCTAssertEqual([up.size, up.storedSize, up.imageBytes, up.storedBytes], [32, 16, 3 * 32 * 32, 3 * 16 * 16])
+        XCTAssertEqual([upTest.size, upTest.storedSize, upTest.images.count], [32, 32, 128 * 3 * 32 * 32])
+        // the loader's default crop resizes the whole picture (bilinear or bicubic at random, timm's "random"), the eval
+        // transform too (bicubic): the same pictures up to the filter
+        let loader = PrefetchLoader(dataset: test.delivering(size: 32), batchSize: 4, transform: TrainTransform(hflip: 0), seed: 1, workers: 1)
+        loader.start(epoch: 0, order: Array(0..<128))
+        let batch = try loader.next()
+        let evalLoader = BatchLoader(dataset: upTest, capacity: 4)
+        evalLoader.load(Pools.one, indices: [0, 1, 2, 3], flipRng: nil)
+        let a = Array(UnsafeBufferPointer(start: batch.images, count: 4 * 3 * 32 * 32)), b = Array(evalLoader.images.array.prefix(4 * 3 * 32 * 32))
+        let meanDifference = zip(a, b).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(a.count)
+        let meanValue = a.map { Double(abs($0)) }.reduce(0, +) / Double(a.count)
+        XCTAssertLessThan(meanDifference, 0.1 * meanValue, "the loader's resize (\(meanDifference)) and the eval transform's of the same pictures")
+        loader.release(); loader.stop()
+        var c = Self.tinyConfig(); c.imgSize = 32; c.patchSize = 8
+        let m = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 2)
+        try m.initialize(.timm, rng: &rng)
+        let history = try Trainer(model: m, options: Self.options(epochs: 1)).fit(train: up.subset(Array(0..<64)), test: upTest)
+        XCTAssertNotNil(history.last?.testTop1)
+    }
+
     func testNaNLossStopsTrainingAndKeepsTheLastGoodCheckpoint() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitkit-nan-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
