@@ -20,7 +20,34 @@ enum ConfigFile {
     static let modelKwargs = ["img_size": "img-size", "patch_size": "patch-size", "embed_dim": "embed-dim", "depth": "depth",
                               "num_heads": "num-heads", "mlp_ratio": "mlp-ratio", "class_token": "class-token",
                               "reg_tokens": "reg-tokens", "global_pool": "global-pool", "pos_embed": "pos-embed",
-                              "no_embed_class": "no-embed-class", "fc_norm": "fc-norm", "drop_path_rate": "drop-path"]
+                              "no_embed_class": "no-embed-class", "fc_norm": "fc-norm", "drop_path_rate": "drop-path",
+                              "drop_rate": "drop", "pos_drop_rate": "pos-drop", "attn_drop_rate": "attn-drop",
+                              "proj_drop_rate": "proj-drop"]
+    /// The boolean keys: a value other than Python's True/False is read as Python reads it, by its truth
+    /// (the first paper's README spells `no_embed_class=Ture`, a non-empty string, so true).
+    static let booleanKwargs: Set<String> = ["class_token", "no_embed_class", "fc_norm", "sin_pe"]
+
+    /// timm's train.py spellings that are not options of the same name: the data folder as the first argument
+    /// (`train.py /data …`), and `--input-size C H W` (H = W: non-square inputs are not implemented).
+    static func expandTimmSpellings(_ arguments: [String]) throws -> [String] {
+        var args = arguments
+        if ["train", "eval"].contains(args.first) {
+            // after the subcommand and any leading value-less flags (`vitkit train --timm-defaults DATA …`)
+            var i = 1
+            while i < args.count, ["--timm-defaults", "--amp", "--pin-mem"].contains(args[i]) { i += 1 }
+            if i < args.count, !args[i].hasPrefix("-") { args.replaceSubrange(i...i, with: ["--data-dir", args[i]]) }
+        }
+        if let at = args.prefix(while: { $0 != "--" }).firstIndex(of: "--input-size") {
+            let values = args.dropFirst(at + 1).prefix(3).compactMap { Int($0) }
+            guard values.count == 3 else { throw ViTKitError("--input-size takes three numbers, C H W (timm's), got \(Array(args.dropFirst(at + 1).prefix(3)))") }
+            guard values[0] == 3 else { throw ViTKitError("--input-size \(values[0]) \(values[1]) \(values[2]): vitkit's models take 3 channels") }
+            guard values[1] == values[2] else {
+                throw ViTKitError("--input-size 3 \(values[1]) \(values[2]): non-square inputs are not implemented yet (H must equal W)")
+            }
+            args.replaceSubrange(at...(at + 3), with: ["--img-size", "\(values[1])"])
+        }
+        return args
+    }
 
     /// `--model-kwargs k=v …` (timm's train.py) as the vitkit options they stand for: `img_size=224` is
     /// `--img-size 224`; `weight_init=skip` is `--init skip`, and with `post_weight_init=impulse` the follow-up's
@@ -35,12 +62,13 @@ enum ConfigFile {
             switch kv[0] {
             case "weight_init": weightInit = kv[1]
             case "post_weight_init": postInit = kv[1]
+            case "sin_pe": options += ["--pos-embed", truth(kv[1]) ? "sincos" : "learn"]
             case let key:
                 guard let name = modelKwargs[key] else {
-                    throw ViTKitError("--model-kwargs \(key)=…: not a model option vitkit has; it knows \((modelKwargs.keys.sorted() + ["weight_init", "post_weight_init"]).joined(separator: ", "))")
+                    throw ViTKitError("--model-kwargs \(key)=…: not a model option vitkit has; it knows \((modelKwargs.keys.sorted() + ["sin_pe", "weight_init", "post_weight_init"]).joined(separator: ", "))")
                 }
                 // Python's True/False as the options spell booleans
-                options += ["--" + name, ["True": "true", "False": "false"][kv[1]] ?? kv[1]]
+                options += ["--" + name, booleanKwargs.contains(key) ? "\(truth(kv[1]))" : kv[1]]
             }
         }
         if let postInit { options += ["--init", "post-" + postInit] }
@@ -50,9 +78,65 @@ enum ConfigFile {
         return rest
     }
 
+    /// A model-kwargs value's truth as Python's `bool(ast.literal_eval(v))` gives it (a string that is not a literal
+    /// stays a string: true unless empty).
+    static func truth(_ value: String) -> Bool {
+        switch value {
+        case "True", "true", "1": return true
+        case "False", "false", "0", "None", "": return false
+        default: return true
+        }
+    }
+
     /// `arguments` (without the program name) with `-c FILE` / `--config-file FILE` replaced by the file's options.
     static func expand(_ arguments: [String]) throws -> [String] {
-        let arguments = try expandModelKwargs(arguments)
+        try timmDefaults(try expandConfigFile(try expandModelKwargs(try expandTimmSpellings(arguments))))
+    }
+
+    /// The long names of the options a command line gives (timm's aliases as vitkit's names).
+    static func givenOptions(_ arguments: [String]) -> Set<String> {
+        let aliases = ["model": "config", "gp": "global-pool"]
+        return Set(arguments.prefix(while: { $0 != "--" }).compactMap { a -> String? in
+            if let long = shorts[a] { return long }
+            guard a.hasPrefix("--") else { return nil }
+            let name = String(a.dropFirst(2).split(separator: "=", maxSplits: 1)[0])
+            return aliases[name] ?? name
+        })
+    }
+
+    /// With `--timm-defaults`, the options the command line does not give take timm train.py's defaults instead of
+    /// vitkit's (which are the first paper's small-data recipe), and a `vit_*` model is timm's stock one (class
+    /// token, learned position embedding, token pooling, its pretrained config's mean, std and crop): so a
+    /// timm command means in vitkit what it means in timm.
+    static func timmDefaults(_ arguments: [String]) throws -> [String] {
+        let head = arguments.prefix(while: { $0 != "--" })
+        guard head.contains("--timm-defaults") else { return arguments }
+        let given = givenOptions(arguments)
+        func value(_ name: String) -> String? {
+            guard let i = head.firstIndex(where: { $0 == "--" + name || (name == "config" && $0 == "--model") }), i + 1 < head.count else { return nil }
+            return head[i + 1]
+        }
+        let opt = value("opt")?.lowercased() ?? "sgd"
+        var defaults: [(String, [String])] = [
+            ("opt", ["sgd"]), ("weight-decay", ["2e-05"]), ("opt-eps", [opt == "lamb" ? "1e-06" : "1e-08"]), ("clip-grad", ["0"]),
+            ("epochs", ["300"]), ("warmup-epochs", ["5"]), ("min-lr", ["0"]), ("warmup-lr", ["1e-05"]), ("batch-size", ["128"]),
+            ("scale", ["0.08", "1.0"]), ("ratio", ["0.75", "1.3333333333333333"]), ("aa", ["none"]), ("color-jitter", ["0.4"]),
+            ("smoothing", ["0.1"]), ("hflip", ["0.5"]), ("seed", ["42"]), ("reprob", ["0"]), ("model-ema-decay", ["0.9998"]),
+        ]
+        if !given.contains("lr") && !given.contains("lr-base") { defaults.append(("lr-base", ["0.1"])) }
+        if (value("config") ?? "").hasPrefix("vit_") {
+            // timm's VisionTransformer defaults and the vit_* pretrained config (mean, std 0.5; crop 0.9)
+            defaults += [("class-token", ["true"]), ("global-pool", ["token"]), ("pos-embed", ["learn"]),
+                         ("no-embed-class", ["false"]), ("mean", ["0.5", "0.5", "0.5"]), ("std", ["0.5", "0.5", "0.5"]),
+                         ("crop-pct", ["0.9"])]
+        }
+        var out = Array(head)
+        for (name, values) in defaults where !given.contains(name) { out += ["--" + name] + values }
+        return out + arguments.dropFirst(head.count)
+    }
+
+    /// `arguments` with `-c FILE` / `--config-file FILE` replaced by the file's options (those not given).
+    static func expandConfigFile(_ arguments: [String]) throws -> [String] {
         // not past a `--`: what follows it belongs to another command line (`vitkit sweep … -- <train options>`)
         guard let at = arguments.prefix(while: { $0 != "--" }).firstIndex(where: { $0 == "-c" || $0 == "--config-file" }) else {
             return arguments

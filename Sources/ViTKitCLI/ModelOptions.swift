@@ -88,7 +88,24 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Synthetic dataset: training images.") var syntheticTrain = 5000
     @Option(help: "Synthetic dataset: test images.") var syntheticTest = 1000
 
-    var datasetName: String { dataset ?? (dataDir == nil ? "synthetic" : "cifar10") }
+    @Option(help: "Image folder: the training split's folder (timm's --train-split).") var trainSplit = "train"
+    @Option(help: "Image folder: the evaluation split's folder (timm's --val-split; default: val, validation or test).") var valSplit: String?
+
+    /// The dataset's name, with timm's spellings (`torch/cifar10`, `torch/CIFAR10`) read as vitkit's.
+    var datasetName: String {
+        guard var name = dataset else {
+            guard let dataDir else { return "synthetic" }
+            return Self.looksLikeImageFolder(dataDir) ? "folder" : "cifar10"
+        }
+        if name.lowercased().hasPrefix("torch/") { name = String(name.dropFirst(6)) }
+        return name.lowercased()
+    }
+
+    /// No `--dataset`, and the folder has a `train/` folder but no CIFAR-10 files: an image folder, timm's default.
+    static func looksLikeImageFolder(_ dir: String) -> Bool {
+        !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("data_batch_1.bin"))
+            && (try? ImageFolder.splitFolder(root: dir, train: true)) != nil
+    }
 
     func validate() throws {
         if !Self.datasets.contains(datasetName) {
@@ -132,9 +149,13 @@ struct DataOptions: ParsableArguments {
     func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true,
               model: PretrainedConfig? = nil) throws -> (ImageDataset?, ImageDataset) {
         if datasetDownload { try download() }
+        if dataset == nil, datasetName == "folder", let dataDir {
+            print("# --data-dir \(dataDir) holds an image folder (train/<class>/<image>): reading it as --dataset folder, timm's default")
+        }
         var o = DatasetRegistry.Options()
         o.size = imgSize; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
         o.skipBadImages = skipBadImages; o.threads = threads; o.coarseLabels = coarseLabels
+        o.trainSplit = trainSplit; o.valSplit = valSplit
         o.syntheticTrain = syntheticTrain; o.syntheticTest = syntheticTest; o.train = needTrain
         var (train, test, skipped) = try DatasetRegistry.load(datasetName, directory: dataDir, options: o, named: dataset != nil)
         if !skipped.isEmpty {

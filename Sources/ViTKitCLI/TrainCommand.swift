@@ -59,6 +59,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Momentum of the SGD optimisers.") var momentum = 0.9
     @Flag(help: "Accepted for timm's command lines: ViTKit trains in float32 on the CPU, so it changes nothing (a note says so).")
     var amp = false
+    @Flag(help: "Accepted for timm's command lines: there is no GPU memory to pin (a note says so).") var pinMem = false
+    @Flag(help: "Options not given take timm train.py's defaults instead of vitkit's (the first paper's small-data recipe), and a vit_* model is timm's stock one: a timm command means here what it means in timm.")
+    var timmDefaults = false
+    @Option(help: "The head's outputs (timm's --num-classes): checked against the data's classes, which the head follows.")
+    var numClasses: Int?
     @Option(help: "Stochastic depth (timm's --drop-path): the rate of the last block, rising linearly from 0 at the first (ViT).")
     var dropPath = 0.0
     @Option(help: "Dropout on the features before the head (timm's --drop; ViT).") var drop = 0.0
@@ -215,6 +220,9 @@ struct TrainCommand: ParsableCommand {
                                                threads: threadOptions.threads)
             let train = loaded!
             trainImages = train.count
+            if let numClasses, numClasses != train.numClasses {
+                throw ViTKitError("--num-classes \(numClasses), but the training data \(train.name) has \(train.numClasses) classes (the head follows the data)")
+            }
             let config = try model.architecture(numClasses: train.numClasses, seed: seed)
             try train.checkFits(config, role: "training")  // before the init, which can take a while
             // the weights a run starts from must fit the data too: say so before any work, as for the options
@@ -266,6 +274,7 @@ struct TrainCommand: ParsableCommand {
                 + "train=\(train.count) test=\(test.count) params=\(net.parameterCount) threads=\(pool.threadCount) "
                 + "batch=\(batchSize) epochs=\(epochs) output=\(output)")
             if amp { print("# --amp: ViTKit trains in float32 on the CPU; the flag changes nothing") }
+            if pinMem { print("# --pin-mem: there is no GPU memory to pin; the flag changes nothing") }
             fflush(stdout)
             try trainer.fit(train: train, test: test)
         }

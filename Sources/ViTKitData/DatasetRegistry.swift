@@ -14,6 +14,8 @@ public enum DatasetRegistry {
         public var size = 32
         /// Image folder: the eval transform's crop fraction and resize filter, and the decoding threads.
         public var cropPct = 1.0, filter = ResampleFilter.bicubic, threads = 2
+        /// Image folder: the split folders' names (timm's `--train-split`, `--val-split`; nil: val, validation or test).
+        public var trainSplit = "train", valSplit: String? = nil
         /// Image folder: leave out (and count) files that do not decode instead of stopping.
         public var skipBadImages = false
         /// CIFAR-100: the 20 coarse labels.
@@ -46,7 +48,8 @@ public enum DatasetRegistry {
         case "folder":
             var f = ImageFolder.Options(size: o.size)
             f.cropPct = o.cropPct; f.filter = o.filter; f.skipBadImages = o.skipBadImages; f.threads = o.threads
-            let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dir, train: true))
+            f.trainSplit = o.trainSplit; f.valSplit = o.valSplit
+            let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dir, train: true, trainSplit: o.trainSplit))
             let train = o.train ? try ImageFolder.load(root: dir, train: true, classes: classes, options: f) : nil
             let test = try ImageFolder.load(root: dir, train: false, classes: classes, options: f)
             return (train?.dataset, test.dataset, (train?.skipped ?? []) + test.skipped)

@@ -25,6 +25,10 @@ public enum ImageFolder {
         public var skipBadImages = false
         /// Threads decoding the files.
         public var threads = 2
+        /// The training split's folder name (timm's `--train-split`).
+        public var trainSplit = "train"
+        /// The evaluation split's folder name (timm's `--val-split`); nil: the first of val, validation, test.
+        public var valSplit: String? = nil
         /// timm's ViT normalisation (IMAGENET_INCEPTION_MEAN/STD).
         public var mean: [Float] = [0.5, 0.5, 0.5]
         /// Per-channel standard deviation to normalise with.
@@ -34,8 +38,8 @@ public enum ImageFolder {
     }
 
     /// The split's folder: `root/train`, or for evaluation the first of `val`, `validation`, `test` that exists.
-    public static func splitFolder(root: String, train: Bool) throws -> String {
-        let names = train ? ["train"] : ["val", "validation", "test"]
+    public static func splitFolder(root: String, train: Bool, trainSplit: String = "train", valSplit: String? = nil) throws -> String {
+        let names = train ? [trainSplit] : valSplit.map { [$0] } ?? ["val", "validation", "test"]
         for n in names {
             var isDir: ObjCBool = false
             let p = (root as NSString).appendingPathComponent(n)
@@ -62,9 +66,9 @@ public enum ImageFolder {
 
     /// The split's image files, class by class (sorted folder names), files sorted, with their labels.
     /// `classes` (from the training split) fixes the label of each folder; nil reads them here.
-    public static func files(root: String, train: Bool, classes: [String]? = nil) throws
-        -> (files: [(path: String, label: Int32)], classes: [String]) {
-        let folder = try splitFolder(root: root, train: train)
+    public static func files(root: String, train: Bool, classes: [String]? = nil, trainSplit: String = "train",
+                             valSplit: String? = nil) throws -> (files: [(path: String, label: Int32)], classes: [String]) {
+        let folder = try splitFolder(root: root, train: train, trainSplit: trainSplit, valSplit: valSplit)
         let found = try classNames(in: folder)
         let classes = classes ?? found
         var files: [(path: String, label: Int32)] = []
@@ -98,7 +102,7 @@ public enum ImageFolder {
     /// fail are left out; their paths are returned.
     public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
         -> (dataset: ImageDataset, skipped: [String]) {
-        let (files, classes) = try files(root: root, train: train, classes: classes)
+        let (files, classes) = try files(root: root, train: train, classes: classes, trainSplit: o.trainSplit, valSplit: o.valSplit)
         let n = files.count, bytes = 3 * o.size * o.size
         let decodeAll = !train || o.skipBadImages
         var pixels = [UInt8](repeating: 0, count: train ? 0 : n * bytes)

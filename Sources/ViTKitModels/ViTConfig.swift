@@ -85,6 +85,10 @@ public struct ViTConfig: Sendable, Equatable, Codable {
                                         depth: 12, numHeads: 3),
         "vit_tiny_patch16_224": ViTConfig(name: "vit_tiny_patch16_224", imgSize: 224, patchSize: 16,
                                           numClasses: 1000, embedDim: 192, depth: 12, numHeads: 3),
+        "vit_small_patch16_224": ViTConfig(name: "vit_small_patch16_224", imgSize: 224, patchSize: 16,
+                                           numClasses: 1000, embedDim: 384, depth: 12, numHeads: 6),
+        "vit_base_patch16_224": ViTConfig(name: "vit_base_patch16_224", imgSize: 224, patchSize: 16,
+                                          numClasses: 1000, embedDim: 768, depth: 12, numHeads: 12),
         "small": ViTConfig(name: "small", imgSize: 32, patchSize: 4, embedDim: 192, depth: 6, numHeads: 3),
     ]
 

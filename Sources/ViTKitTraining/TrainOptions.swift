@@ -68,7 +68,8 @@ public struct TrainOptions: Sendable {
     public var lrBase: Double? = nil
     /// timm's `--lr-base-size`: the batch `lrBase` is the rate for.
     public var lrBaseSize = 256
-    /// timm's `--lr-base-scale`: `linear`, `sqrt`, or empty for timm's choice by optimiser (sqrt for AdamW).
+    /// timm's `--lr-base-scale`: `linear`, `sqrt`, or empty for timm's choice by optimiser (sqrt for Adam, AdamW and
+    /// Lamb, linear for SGD).
     public var lrBaseScale = ""
     /// timm's `--sync-bn`: BatchNorm statistics over the whole global batch, across processes (ConvMixer).
     public var syncBN = false
@@ -127,7 +128,8 @@ public struct TrainOptions: Sendable {
     public func peakLR(globalBatch: Int) -> Double {
         guard let base = lrBase else { return lr }
         let ratio = Double(globalBatch) / Double(lrBaseSize)
-        let scaling = lrBaseScale.isEmpty ? "sqrt" : lrBaseScale  // timm: sqrt for the Adam family
+        // timm's choice: sqrt for the Adam family and Lamb, linear for the others
+        let scaling = lrBaseScale.isEmpty ? (opt.isAdam ? "sqrt" : "linear") : lrBaseScale
         return base * (scaling == "sqrt" ? ratio.squareRoot() : ratio)
     }
 

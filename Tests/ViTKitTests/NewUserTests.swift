@@ -175,9 +175,10 @@ final class NewUserTests: XCTestCase {
         let dir = try temporaryDirectory()
         try folder(dir + "/data")
         let tiny = ["--synthetic-train", "64", "--synthetic-test", "32", "-b", "32", "--epochs", "1", "--depth", "1"]
-        try assertFails(["train", "--data-dir", dir + "/data"] + tiny,
-                        "--data-dir \(dir)/data has no CIFAR-10 files (data_batch_1.bin, …) but has \(dir)/data/train/: for an "
-                        + "image folder (train/<class>/<image>, val/<class>/<image>) add --dataset folder")
+        // an image folder without --dataset is read as one, timm's default, and says so
+        let asFolder = try run(["train", "--data-dir", dir + "/data"] + tiny)
+        XCTAssertEqual(asFolder.code, 0, asFolder.err)
+        XCTAssert(asFolder.out.contains("holds an image folder (train/<class>/<image>): reading it as --dataset folder"), asFolder.out)
         _ = FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
         try assertFails(["train", "--output", dir + "/file"] + tiny, "cannot create folder \(dir)/file: a file of that name is there")
         try assertFails(["train", "--output", dir + "/file/run"] + tiny, "cannot create folder \(dir)/file/run: Not a directory")
