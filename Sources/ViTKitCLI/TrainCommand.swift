@@ -228,8 +228,9 @@ struct TrainCommand: ParsableCommand {
             // the weights a run starts from must fit the data too: say so before any work, as for the options
             if let from = resume.map(Trainer.trainingStatePath(for:)) ?? pretrained.flatMap({ $0.lowercased().hasSuffix(".npz") ? nil : $0 }),
                let recorded = try Checkpoint.architecture(at: from) {
-                try train.checkFits(recorded, role: "training")
-                try test.checkFits(recorded, role: "evaluation")
+                // a resumed run is the recorded model; pretrained weights may come from another grid (resampled)
+                try train.checkFits(recorded, role: "training", size: resume != nil)
+                try test.checkFits(recorded, role: "evaluation", size: resume != nil)
             }
             let pool = ThreadPool(threads: threadOptions.threads)
             let net = try config.makeModel(pool: pool)
@@ -255,8 +256,8 @@ struct TrainCommand: ParsableCommand {
                         print("# pretrained \(pretrained): \(report.loaded.count) tensors loaded"
                             + report.kept.keys.sorted().map { "; \($0) kept at its init (\(report.kept[$0]!))" }.joined())
                     } else {
-                        try Checkpoint.load(net, from: pretrained)
-                        print("# pretrained \(pretrained): all \(net.stateDictEntries.count) tensors loaded")
+                        let note = try Checkpoint.loadPretrained(net, from: pretrained)
+                        print("# pretrained \(pretrained): all \(net.stateDictEntries.count) tensors loaded" + (note.map { "; \($0)" } ?? ""))
                     }
                 }
             }

@@ -51,6 +51,41 @@ public enum Checkpoint {
         try load(model, tensors: modelTensors(tensors, metadata: meta), what: "checkpoint \(path)")
     }
 
+    /// Loads a checkpoint to start training from (`--pretrained`), as timm's `checkpoint_filter_fn` does: a learned
+    /// `pos_embed` of another grid is resampled to the model's (`resample_abs_pos_embed`: prefix rows kept, the grid
+    /// resized bicubic with antialias), then every tensor is loaded as `load(_:from:)` loads. Returns a note saying
+    /// what was resampled, or nil.
+    @discardableResult
+    public static func loadPretrained(_ model: any ImageClassifier, from path: String) throws -> String? {
+        let (read, meta) = try SafeTensors.read(path: path)
+        var tensors = modelTensors(read, metadata: meta), note: String?
+        if case .vit(let c) = model.architecture, c.posEmbed == .learn, let pe = tensors["pos_embed"],
+           pe.shape != [1, c.posEmbedLen, c.embedDim] {
+            let prefix = c.noEmbedClass ? 0 : c.numPrefixTokens
+            tensors["pos_embed"] = try resampledPositionEmbedding(pe, grid: c.gridSize, prefixTokens: prefix, dim: c.embedDim,
+                                                                  what: "checkpoint \(path)")
+            note = "pos_embed resampled from \(pe.shape) to \([1, c.posEmbedLen, c.embedDim]) (bicubic, as timm)"
+        }
+        try load(model, tensors: tensors, what: "checkpoint \(path)")
+        return note
+    }
+
+    /// timm's `resample_abs_pos_embed(posemb, new_size=(grid, grid), num_prefix_tokens=prefixTokens,
+    /// interpolation='bicubic', antialias=True)`.
+    package static func resampledPositionEmbedding(_ pe: SafeTensors.Tensor, grid: Int, prefixTokens: Int, dim: Int,
+                                                   what: String) throws -> SafeTensors.Tensor {
+        guard pe.shape.count == 3, pe.shape[0] == 1, pe.shape[2] == dim else {
+            throw ViTKitError("\(what): pos_embed has shape \(pe.shape), expected [1, tokens, \(dim)]")
+        }
+        let rows = pe.shape[1] - prefixTokens, old = Int(Double(max(0, rows)).squareRoot())
+        guard old > 0, old * old == rows else {
+            throw ViTKitError("\(what): pos_embed has \(pe.shape[1]) rows; with \(prefixTokens) prefix tokens that is not a square grid")
+        }
+        let grid2 = FloatResize.resize(Array(pe.values[(prefixTokens * dim)...]), height: old, width: old, channels: dim,
+                                       toHeight: grid, toWidth: grid)
+        return SafeTensors.Tensor(shape: [1, prefixTokens + grid * grid, dim], values: Array(pe.values.prefix(prefixTokens * dim)) + grid2)
+    }
+
     /// The model's tensors of a file: all of them, or for a training state file all but the optimizer's.
     package static func modelTensors(_ tensors: [String: SafeTensors.Tensor], metadata: [String: String]) -> [String: SafeTensors.Tensor] {
         metadata["train_state"] == nil ? tensors : tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }

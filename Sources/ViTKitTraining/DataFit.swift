@@ -10,8 +10,9 @@ extension ImageDataset {
     /// Throws unless the pictures have the model's channels and size and the labels its classes; `role` names the
     /// data in the message. A model fed pictures of another size reads past them, and labels past its outputs
     /// index past its logits: neither may reach a computation.
-    public func checkFits(_ c: ModelConfig, role: String) throws {
-        if size != c.imgSize || channels != c.inChans {
+    /// With `size` false the picture size is not checked (pretrained weights of another grid, resampled on load).
+    public func checkFits(_ c: ModelConfig, role: String, size checkSize: Bool = true) throws {
+        if (checkSize && size != c.imgSize) || channels != c.inChans {
             throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
                 + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
         }

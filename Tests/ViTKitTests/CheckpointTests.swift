@@ -297,3 +297,38 @@ final class PredictExportTests: XCTestCase {
         XCTAssertEqual(exported.metadata["vitkit_config"], last.metadata["vitkit_config"])
     }
 }
+
+/// timm's `resample_abs_pos_embed` (bicubic, antialias) when pretrained weights come from another grid
+/// (`scripts/make_pos_embed_fixtures.py`): up and down, with and without a prefix token, within 1e-5.
+final class PositionEmbeddingResampleTests: XCTestCase {
+    func testResampleMatchesTimm() throws {
+        let url = Bundle.module.url(forResource: "timm_pos_embed_resample", withExtension: "safetensors", subdirectory: "Fixtures")!
+        let t = try SafeTensors.read(path: url.path).tensors
+        for prefix in [0, 1] {
+            for grid in [12, 5] {
+                let got = try Checkpoint.resampledPositionEmbedding(t["prefix\(prefix).in"]!, grid: grid, prefixTokens: prefix, dim: 16, what: "fixture")
+                XCTAssertEqual(got.shape, [1, prefix + grid * grid, 16])
+                assertClose(got.values, t["prefix\(prefix).to\(grid)"]!.values, tol: 1e-5, "prefix \(prefix), grid \(grid)")
+            }
+        }
+    }
+
+    /// A learned-embedding checkpoint at 16×16 loads into the same model at 32×32 with its pos_embed resampled.
+    func testPretrainedOfAnotherGridLoads() throws {
+        var c = ViTConfig(name: "pe", imgSize: 16, patchSize: 4, numClasses: 3, embedDim: 16, depth: 1, numHeads: 2)
+        c.posEmbed = .learn; c.classToken = true; c.globalPool = .token; c.noEmbedClass = false
+        let small = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 5)
+        try small.initialize(.timm, rng: &rng)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pe-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Checkpoint.save(small, to: path)
+        c.imgSize = 32
+        let big = try VisionTransformer(config: c, pool: Pools.one)
+        let note = try Checkpoint.loadPretrained(big, from: path)
+        XCTAssertEqual(note, "pos_embed resampled from [1, 17, 16] to [1, 65, 16] (bicubic, as timm)")
+        XCTAssertEqual(Array(big.parameter("cls_token")!), Array(small.parameter("cls_token")!))
+        XCTAssertEqual(Array(big.parameter("pos_embed")!.prefix(16)), Array(small.parameter("pos_embed")!.prefix(16)), "the class token's row kept")
+        XCTAssertThrowsError(try Checkpoint.load(big, from: path), "a plain load stays strict")
+    }
+}
