@@ -14,8 +14,9 @@ public final class ViT {
     public let model: VisionTransformer
 
     /// - Parameters:
-    ///   - imageSize: the side of the square input pictures, in pixels.
-    ///   - patchSize: the side of a patch; `imageSize` must be a multiple of it.
+    ///   - imageSize: the height of the input pictures, and their width unless `imageWidth` is given, in pixels.
+    ///   - imageWidth: the width of non-square pictures (vit-pytorch's `image_size=(H, W)`).
+    ///   - patchSize: the side of a patch; `imageSize` and the width must be multiples of it.
     ///   - numClasses: the head's outputs.
     ///   - dim: the embedding width; a multiple of `heads`.
     ///   - depth: the number of transformer blocks.
@@ -30,13 +31,14 @@ public final class ViT {
     ///     and `.impulse` modes.
     ///   - seed: the init's random seed (the same seed gives the same weights).
     ///   - threads: the pool the model computes on.
-    public init(imageSize: Int, patchSize: Int, numClasses: Int, dim: Int, depth: Int, heads: Int, mlpDim: Int,
+    public init(imageSize: Int, imageWidth: Int? = nil, patchSize: Int, numClasses: Int, dim: Int, depth: Int, heads: Int, mlpDim: Int,
                 channels: Int = 3, pool: Pool = .cls, positionEmbedding: PosEmbedKind = .learn,
                 initialization: InitMode = .timm, seed: UInt64 = 0, threads: ThreadPool = .shared) throws {
         var c = ViTConfig(name: "vit", imgSize: imageSize, patchSize: patchSize, numClasses: numClasses, embedDim: dim,
                           depth: depth, numHeads: heads)
         guard dim > 0, mlpDim > 0 else { throw ViTKitError("dim and mlpDim must be positive, got \(dim) and \(mlpDim)") }
         c.inChans = channels
+        if let imageWidth, imageWidth != imageSize { c.imgWidth = imageWidth }
         c.mlpRatio = Double(mlpDim) / Double(dim)
         guard c.mlpHidden == mlpDim else { throw ViTKitError("mlpDim \(mlpDim) is not a multiple of dim \(dim) that timm can express") }
         c.classToken = pool == .cls
@@ -56,8 +58,8 @@ public final class ViT {
     /// The logits [N, classes] of normalised images [N, C, H, W].
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
         let c = model.config
-        guard images.shape.count == 4, images.shape[1] == c.inChans, images.shape[2] == c.imgSize, images.shape[3] == c.imgSize else {
-            throw ViTKitError("images have shape \(images.shape); the model takes [N, \(c.inChans), \(c.imgSize), \(c.imgSize)]")
+        guard images.shape.count == 4, images.shape[1] == c.inChans, images.shape[2] == c.imgSize, images.shape[3] == c.width else {
+            throw ViTKitError("images have shape \(images.shape); the model takes [N, \(c.inChans), \(c.imgSize), \(c.width)]")
         }
         let n = images.shape[0]
         return try Tensor(shape: [n, c.numClasses], values: try model.predict(images: images.values, count: n))

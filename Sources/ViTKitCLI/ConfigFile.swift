@@ -41,10 +41,7 @@ enum ConfigFile {
             let values = args.dropFirst(at + 1).prefix(3).compactMap { Int($0) }
             guard values.count == 3 else { throw ViTKitError("--input-size takes three numbers, C H W (timm's), got \(Array(args.dropFirst(at + 1).prefix(3)))") }
             guard values[0] == 3 else { throw ViTKitError("--input-size \(values[0]) \(values[1]) \(values[2]): vitkit's models take 3 channels") }
-            guard values[1] == values[2] else {
-                throw ViTKitError("--input-size 3 \(values[1]) \(values[2]): non-square inputs are not implemented yet (H must equal W)")
-            }
-            args.replaceSubrange(at...(at + 3), with: ["--img-size", "\(values[1])"])
+            args.replaceSubrange(at...(at + 3), with: ["--img-size"] + (values[1] == values[2] ? ["\(values[1])"] : ["\(values[1])", "\(values[2])"]))
         }
         return args
     }

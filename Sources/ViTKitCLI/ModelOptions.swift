@@ -7,7 +7,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.customLong("config"), .customLong("model")],
             help: "Named model: \(ViTConfig.named.keys.sorted().joined(separator: ", ")), or a ConvMixer: convmixer, convmixer_<256_8_3|512_6_3|512_6_5>_<train|random|impulse|box>.")
     var config = "small"
-    @Option(help: "Input image size (default: the config's).") var imgSize: Int?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Input image size: one number, or height and width (ViT; default: the config's).", valueName: "size"))
+    var imgSize: [Int] = []
     @Option(help: "Patch size.") var patchSize: Int?
     @Option(help: "Embedding dimension (ConvMixer: dim).") var embedDim: Int?
     @Option(help: "Number of blocks.") var depth: Int?
@@ -30,6 +31,10 @@ struct ModelOptions: ParsableArguments {
 
     var isConvMixer: Bool { ModelConfig.isConvMixer(config) }
 
+    func validate() throws {
+        if imgSize.count > 2 { throw ValidationError("--img-size takes one number or two (height, width), got \(imgSize)") }
+    }
+
     /// The resolved ViT config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
     func resolve(numClasses: Int) throws -> ViTConfig {
         guard case .vit(let c) = try architecture(numClasses: numClasses) else {
@@ -41,7 +46,7 @@ struct ModelOptions: ParsableArguments {
     /// The options as timm-style overrides of the named model.
     func overrides() throws -> ModelOverrides {
         var o = ModelOverrides()
-        o.imgSize = imgSize; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
+        o.imgSize = imgSize.first; o.imgWidth = imgSize.count > 1 ? imgSize[1] : nil; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
         o.numHeads = numHeads; o.mlpRatio = mlpRatio; o.classToken = classToken; o.regTokens = regTokens
         o.globalPool = globalPool; o.posEmbed = posEmbed; o.noEmbedClass = noEmbedClass; o.fcNorm = fcNorm
         o.kernelSize = kernelSize; o.spatialInit = try spatialInit.map { try SpatialInit(parsing: $0) }

@@ -45,7 +45,7 @@ extension VisionTransformer {
     /// the patch embedding and blocks 0..<layer, [T × D] (prefix tokens first).
     public func blockInput(layer: Int, image: [Float]) -> [Float] {
         let c = config
-        precondition(image.count == c.inChans * c.imgSize * c.imgSize && (0..<c.depth).contains(layer))
+        precondition(image.count == c.inChans * c.imgSize * c.width && (0..<c.depth).contains(layer))
         image.withUnsafeBufferPointer { _ = forward(images: $0.baseAddress!, batch: 1) }
         return Array(UnsafeBufferPointer(start: acts!.resid(layer), count: c.numTokens * c.embedDim))
     }

@@ -20,6 +20,8 @@ public protocol ImageClassifier: AnyObject {
     var pool: ThreadPool { get }
     var inChans: Int { get }
     var imgSize: Int { get }
+    /// Input width (the height `imgSize` for square inputs).
+    var inputWidth: Int { get }
     var numClasses: Int { get }
 
     /// Makes sure activation buffers exist for `batch` images.
@@ -73,9 +75,9 @@ extension ImageClassifier {
 
     /// The logits [count × classes] of `count` normalised images [count × C × H × W], `chunk` images per forward.
     public func predict(images: [Float], count: Int, chunk: Int = 256) throws -> [Float] {
-        let per = inChans * imgSize * imgSize, classes = numClasses
+        let per = inChans * imgSize * inputWidth, classes = numClasses
         guard images.count == count * per else {
-            throw ViTKitError("predict: \(images.count) values are not \(count) images of \(inChans)×\(imgSize)×\(imgSize)")
+            throw ViTKitError("predict: \(images.count) values are not \(count) images of \(inChans)×\(imgSize)×\(inputWidth)")
         }
         var logits = [Float](repeating: 0, count: count * classes)
         var start = 0
@@ -113,6 +115,9 @@ extension ImageClassifier {
         cm.batchNormSync = sync
         return true
     }
+
+    /// Square inputs unless a model says otherwise.
+    public var inputWidth: Int { imgSize }
 
     /// Turns stochastic depth on (timm's `drop_path_rate`; nil or 0 off) for batches of up to `capacity`; returns
     /// false for a model without residual blocks to drop (ConvMixer).

@@ -115,6 +115,9 @@ extension VisionTransformer {
             throw ViTKitError("init impulse\(kernel) works on patch tokens only (the reference's README: class_token=False, "
                 + "global pool avg), but the model has \(c.numPrefixTokens) class/register token(s)")
         }
+        guard c.isSquare else {
+            throw ViTKitError("init impulse\(kernel) places its kernels on a square patch grid; the model's is \(c.gridHeight)×\(c.gridWidth)")
+        }
         var o = ImpulseInit.Options(kernel: kernel)
         o.iterations = options.impulseIterations; o.lr = options.impulseLR; o.renormEvery = options.impulseRenormEvery
         o.pseudoInput = options.impulseInput

@@ -5,6 +5,8 @@ import ViTKitCore
 public struct ModelOverrides: Sendable, Equatable {
     /// Input size, patch size, width and depth (both families).
     public var imgSize: Int?, patchSize: Int?, embedDim: Int?, depth: Int?
+    /// ViT: the input width when it differs from `imgSize` (timm's `img_size=(H, W)`).
+    public var imgWidth: Int?
     // ViT
     /// ViT only: heads, MLP ratio, class token, register tokens, pooling.
     public var numHeads: Int?, mlpRatio: Double?, classToken: Bool?, regTokens: Int?, globalPool: GlobalPool?
@@ -21,7 +23,8 @@ public struct ModelOverrides: Sendable, Equatable {
     var vitOnly: [String] {
         [("--num-heads", numHeads != nil), ("--mlp-ratio", mlpRatio != nil), ("--class-token", classToken != nil),
          ("--reg-tokens", regTokens != nil), ("--global-pool", globalPool != nil), ("--pos-embed", posEmbed != nil),
-         ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil)].filter(\.1).map(\.0)
+         ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil),
+         ("--img-size H W (non-square)", imgWidth != nil && imgWidth != imgSize)].filter(\.1).map(\.0)
     }
     var convMixerOnly: [String] {
         [("--kernel-size", kernelSize != nil), ("--spatial-init", spatialInit != nil), ("--freeze-spatial", freezeSpatial != nil),
@@ -59,6 +62,7 @@ extension ModelConfig {
         var c = try ViTConfig.named(name)
         c.numClasses = numClasses
         if let v = o.imgSize { c.imgSize = v }
+        if let v = o.imgWidth, v != c.imgSize { c.imgWidth = v }
         if let v = o.patchSize { c.patchSize = v }
         if let v = o.embedDim { c.embedDim = v }
         if let v = o.depth { c.depth = v }
@@ -86,7 +90,7 @@ extension ModelConfig {
                     "kernel_size": "\(c.kernelSize)", "spatial_init": "\(c.spatialInit)", "freeze_spatial": "\(!c.trainableSpatial)",
                     "spatial_heads": "\(c.spatialHeads)"]
         case .vit(let c):
-            var a = ["model": c.name, "img_size": "\(c.imgSize)", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
+            var a = ["model": c.name, "img_size": c.isSquare ? "\(c.imgSize)" : "[\(c.imgSize), \(c.width)]", "patch_size": "\(c.patchSize)", "in_chans": "\(c.inChans)",
                      "num_classes": "\(c.numClasses)", "embed_dim": "\(c.embedDim)", "depth": "\(c.depth)",
                      "num_heads": "\(c.numHeads)", "mlp_ratio": "\(c.mlpRatio)", "qkv_bias": "\(c.qkvBias)",
                      "class_token": "\(c.classToken)", "reg_tokens": "\(c.regTokens)", "global_pool": c.globalPool.rawValue,

@@ -23,8 +23,10 @@ public enum PosEmbedKind: String, Sendable, CaseIterable, Codable {
 public struct ViTConfig: Sendable, Equatable, Codable {
     /// The registered name (`small`, `vit_tiny_patch2_32`, …).
     public var name: String
-    /// Input width and height, in pixels.
+    /// Input height, and width unless `imgWidth` says otherwise, in pixels.
     public var imgSize: Int
+    /// Input width when it differs from the height (timm's `img_size=(H, W)`); nil: square.
+    public var imgWidth: Int? = nil
     /// Patch width and height.
     public var patchSize: Int
     /// Input channels.
@@ -63,10 +65,20 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         self.embedDim = embedDim; self.depth = depth; self.numHeads = numHeads
     }
 
-    /// Patches per side.
-    public var gridSize: Int { imgSize / patchSize }
+    /// Input height, in pixels.
+    public var imgHeight: Int { imgSize }
+    /// Input width, in pixels.
+    public var width: Int { imgWidth ?? imgSize }
+    /// Whether the input (and so the patch grid) is square.
+    public var isSquare: Bool { width == imgSize }
+    /// Patches per column (grid rows).
+    public var gridHeight: Int { imgSize / patchSize }
+    /// Patches per row (grid columns).
+    public var gridWidth: Int { width / patchSize }
+    /// Patches per side of a square grid (the grid's height otherwise; what needs a square grid checks `isSquare`).
+    public var gridSize: Int { gridHeight }
     /// Patches per image.
-    public var numPatches: Int { gridSize * gridSize }
+    public var numPatches: Int { gridHeight * gridWidth }
     /// Class and register tokens.
     public var numPrefixTokens: Int { (classToken ? 1 : 0) + regTokens }
     /// Tokens per image: prefix and patches.
@@ -110,6 +122,10 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         try positive(inChans, "in chans")
         if imgSize % patchSize != 0 {
             throw ViTKitError("img size \(imgSize) is not divisible by patch size \(patchSize)")
+        }
+        if let w = imgWidth {
+            try positive(w, "img width")
+            if w % patchSize != 0 { throw ViTKitError("img width \(w) is not divisible by patch size \(patchSize)") }
         }
         if embedDim % numHeads != 0 {
             throw ViTKitError("embed dim \(embedDim) is not divisible by num heads \(numHeads)")

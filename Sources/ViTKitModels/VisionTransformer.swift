@@ -90,7 +90,7 @@ public final class VisionTransformer: ImageClassifier {
         params = AlignedBuffer(count: t.count)
         grads = AlignedBuffer(count: t.count)
         if c.posEmbed == .sincos {
-            let pe = sincos2DPositionEmbedding(grid: c.gridSize, dim: d)
+            let pe = sincos2DPositionEmbedding(gridHeight: c.gridHeight, gridWidth: c.gridWidth, dim: d)
             let buf = AlignedBuffer(count: pe.count)
             buf.pointer.update(from: pe, count: pe.count)
             fixedPosEmbed = buf
@@ -105,8 +105,10 @@ public final class VisionTransformer: ImageClassifier {
     public var architecture: ModelConfig { .vit(config) }
     /// Input channels.
     public var inChans: Int { config.inChans }
-    /// Input width and height, in pixels.
+    /// Input height (and width, for a square input), in pixels.
     public var imgSize: Int { config.imgSize }
+    /// Input width, in pixels.
+    public var inputWidth: Int { config.width }
     /// Outputs of the head.
     public var numClasses: Int { config.numClasses }
     /// A ViT has no saved state besides its parameters.
@@ -147,7 +149,7 @@ public final class VisionTransformer: ImageClassifier {
 
         // patch embedding, straight into the token buffer when there are no prefix tokens
         PatchEmbed.im2col(pool, cols: a.cols.pointer, images: images, batch: batch, channels: c.inChans,
-                          size: c.imgSize, patch: c.patchSize)
+                          size: c.imgSize, width: c.width, patch: c.patchSize)
         let x0 = a.resid(0)
         let patchOut = pre == 0 ? x0 : a.patchOut.pointer
         Linear.forward(pool, out: patchOut, inp: a.cols.pointer, w: p + patchW, b: p + patchB,

@@ -24,6 +24,7 @@ public struct AttentionReport {
     /// `query` defaults to the centre patch.
     public init(vit: VisionTransformer, picture: RGBImage, input: [Float], more: [[Float]] = [], query: Int? = nil) throws {
         let c = vit.config, grid = c.gridSize
+        guard c.isSquare else { throw ViTKitError("attention pictures need a square patch grid; the model's is \(c.gridHeight)×\(c.gridWidth)") }
         let q = query ?? (grid / 2 * grid + grid / 2)
         guard (0..<(grid * grid)).contains(q) else { throw ViTKitError("query \(q) is not a patch of the \(grid)×\(grid) grid") }
         func distancesOf(_ layers: [[Float]]) -> [[Float]] {

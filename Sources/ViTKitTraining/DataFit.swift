@@ -12,9 +12,11 @@ extension ImageDataset {
     /// index past its logits: neither may reach a computation.
     /// With `size` false the picture size is not checked (pretrained weights of another grid, resampled on load).
     public func checkFits(_ c: ModelConfig, role: String, size checkSize: Bool = true) throws {
-        if (checkSize && size != c.imgSize) || channels != c.inChans {
+        let width: Int
+        if case .vit(let v) = c { width = v.width } else { width = c.imgSize }
+        if (checkSize && (size != c.imgSize || size != width)) || channels != c.inChans {
             throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
-                + "\(c.inChans)×\(c.imgSize)×\(c.imgSize)")
+                + "\(c.inChans)×\(c.imgSize)×\(width)" + (c.imgSize != width ? " (non-square training data is not implemented yet)" : ""))
         }
         if numClasses != c.numClasses {
             throw ViTKitError("the \(role) data \(name) has \(numClasses) classes; model \(c.name) has \(c.numClasses) outputs")

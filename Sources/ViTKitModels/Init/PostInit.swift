@@ -105,6 +105,9 @@ extension VisionTransformer {
                 }
             }
         case .impulse:
+            guard c.isSquare else {
+                throw ViTKitError("init post-impulse places its impulses on a square patch grid; the model's is \(c.gridHeight)×\(c.gridWidth)")
+            }
             let pseudo = try impulsePseudoInverse(hd: hd)
             for blk in blocks {
                 let (q, k) = Self.closedFormImpulse(pseudoInverse: pseudo, grid: c.gridSize, dim: d, heads: heads, rng: &rng)
@@ -240,6 +243,7 @@ extension VisionTransformer {
     /// reference's statistics are.
     public func impulseStatistics(layer: Int) throws -> [PostInit.HeadStatistics] {
         let c = config, d = c.embedDim, heads = c.numHeads, hd = d / heads, n = c.numPatches, g = c.gridSize
+        guard c.isSquare else { throw ViTKitError("the impulse statistics need a square patch grid; the model's is \(c.gridHeight)×\(c.gridWidth)") }
         let x = try pseudoInput()
         let w = (0..<(3 * d * d)).map { Double(params.pointer[blocks[layer].qkvw + $0]) }
         var out: [PostInit.HeadStatistics] = []
