@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fixture: a non-square timm ViT (img_size=(16, 24), patch 4: a 4x6 grid; class token, learned position
 embedding) in eval mode: weights, input, logits, label-smoothed loss and every gradient; and timm's
-build_sincos2d_pos_embed for the rectangular grids [4, 6] and [6, 4].
+build_sincos2d_pos_embed for the rectangular grids [4, 6] and [6, 4]; and timm's eval transform for input size
+(16, 24) at crop_pct 0.875 (Resize((18, 27)), CenterCrop((16, 24)), bicubic) on a random 21x33 RGB picture.
 
     /tmp/torchref/bin/python scripts/make_nonsquare_fixtures.py   # writes Tests/ViTKitTests/Fixtures/timm_nonsquare.safetensors
 """
@@ -34,6 +35,16 @@ def main():
     out.update({f"grad.{n}": p.grad for n, p in model.named_parameters()})
     out["sincos_4x6"] = build_sincos2d_pos_embed([4, 6], dim=32, temperature=10000.)
     out["sincos_6x4"] = build_sincos2d_pos_embed([6, 4], dim=32, temperature=10000.)
+    import numpy as np
+    from PIL import Image
+    from timm.data import create_transform
+    rng = np.random.default_rng(8)
+    picture = rng.integers(0, 256, size=(21, 33, 3), dtype=np.uint8)
+    t = create_transform(input_size=(3, 16, 24), is_training=False, crop_pct=0.875, interpolation="bicubic",
+                         mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    out["eval_picture"] = torch.from_numpy(picture.astype(np.float32))
+    out["eval_out"] = t(Image.fromarray(picture))
+    print(t)
     path = os.path.join(os.path.dirname(__file__), "..", "Tests", "ViTKitTests", "Fixtures", "timm_nonsquare.safetensors")
     save_file(out, path, metadata={"generator": "scripts/make_nonsquare_fixtures.py", "torch": torch.__version__})
     print("pos_embed", list(model.pos_embed.shape), "logits", logits.shape)

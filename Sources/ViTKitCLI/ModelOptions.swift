@@ -151,14 +151,14 @@ struct DataOptions: ParsableArguments {
     /// (train, test) datasets; an image folder is brought to `imgSize` (only its eval split is read without `train`).
     /// With `model`, the pretrained config of a checkpoint, the test split is made as that model's input was: its
     /// mean, std, crop fraction and interpolation, each unless given as an option.
-    func load(seed: UInt64, imgSize: Int, threads: Int, train needTrain: Bool = true,
+    func load(seed: UInt64, imgSize: Int, width: Int? = nil, threads: Int, train needTrain: Bool = true,
               model: PretrainedConfig? = nil) throws -> (ImageDataset?, ImageDataset) {
         if datasetDownload { try download() }
         if dataset == nil, datasetName == "folder", let dataDir {
             print("# --data-dir \(dataDir) holds an image folder (train/<class>/<image>): reading it as --dataset folder, timm's default")
         }
         var o = DatasetRegistry.Options()
-        o.size = imgSize; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
+        o.size = imgSize; o.width = width; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
         o.skipBadImages = skipBadImages; o.threads = threads; o.coarseLabels = coarseLabels
         o.trainSplit = trainSplit; o.valSplit = valSplit
         o.syntheticTrain = syntheticTrain; o.syntheticTest = syntheticTest; o.train = needTrain
@@ -178,8 +178,8 @@ struct DataOptions: ParsableArguments {
     /// An image file as a model with pretrained config `model` takes it: timm's eval transform to `size` and the
     /// normalisation, each from the options when given, else the model's (nil: a file that records none, as timm's,
     /// gets crop 1, bicubic and `fallback`). Returns the picture at model size and the normalised planes.
-    func modelInput(_ file: String, size: Int, model: PretrainedConfig?, fallback: ([Float], [Float])) throws -> (RGBImage, [Float]) {
-        let picture = try ImageFolder.decode(file).evalTransform(size: size, cropPct: cropPct ?? model?.cropPct ?? 1,
+    func modelInput(_ file: String, size: Int, width: Int? = nil, model: PretrainedConfig?, fallback: ([Float], [Float])) throws -> (RGBImage, [Float]) {
+        let picture = try ImageFolder.decode(file).evalTransform(height: size, width: width ?? size, cropPct: cropPct ?? model?.cropPct ?? 1,
                                                                  filter: interpolation ?? model?.filter ?? .bicubic)
         return (picture, picture.normalized(mean: mean.isEmpty ? model?.mean ?? fallback.0 : mean,
                                             std: std.isEmpty ? model?.std ?? fallback.1 : std))

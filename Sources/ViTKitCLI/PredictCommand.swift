@@ -36,24 +36,24 @@ struct PredictCommand: ParsableCommand {
                 try model.architecture(numClasses: $0)
             }
             let recorded = try PretrainedConfig.recorded(at: checkpoint)
-            let c = vit.inChans, s = vit.imgSize
+            let c = vit.inChans, s = vit.imgSize, w = vit.inputWidth
             let x: SafeTensors.Tensor
             if let input {
                 guard let t = try SafeTensors.read(path: input).tensors["x"] else {
                     throw ViTKitError("\(input) has no tensor 'x': expected images [N, C, H, W]")
                 }
-                guard t.shape.count == 4, t.shape[1] == c, t.shape[2] == s, t.shape[3] == s else {
-                    throw ViTKitError("\(input): tensor 'x' has shape \(t.shape), the model takes [N, \(c), \(s), \(s)]")
+                guard t.shape.count == 4, t.shape[1] == c, t.shape[2] == s, t.shape[3] == w else {
+                    throw ViTKitError("\(input): tensor 'x' has shape \(t.shape), the model takes [N, \(c), \(s), \(w)]")
                 }
                 x = t
             } else {
                 if c != 3 { throw ViTKitError("--image needs a 3-channel model, but model \(vit.name) takes \(c) channels") }
                 var values: [Float] = []
-                values.reserveCapacity(image.count * 3 * s * s)
+                values.reserveCapacity(image.count * 3 * s * w)
                 for file in image {
-                    values += try data.modelInput(file, size: s, model: recorded, fallback: ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])).1
+                    values += try data.modelInput(file, size: s, width: w, model: recorded, fallback: ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])).1
                 }
-                x = SafeTensors.Tensor(shape: [image.count, c, s, s], values: values)
+                x = SafeTensors.Tensor(shape: [image.count, c, s, w], values: values)
             }
             let logits = try vit.predict(images: x.values, count: x.shape[0])
             let n = x.shape[0], classes = vit.numClasses

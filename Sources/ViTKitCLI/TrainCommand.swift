@@ -216,8 +216,8 @@ struct TrainCommand: ParsableCommand {
     func train(world: Communicator) throws -> Int {
         var trainImages = 0
         try runOrExit(rank: world.size > 1 ? world.rank : nil) {
-            let (loaded, test) = try data.load(seed: seed, imgSize: try model.architecture(numClasses: 1).imgSize,
-                                               threads: threadOptions.threads)
+            let shape = try model.architecture(numClasses: 1)
+            let (loaded, test) = try data.load(seed: seed, imgSize: shape.imgSize, width: shape.inputWidth, threads: threadOptions.threads)
             let train = loaded!
             trainImages = train.count
             if let numClasses, numClasses != train.numClasses {

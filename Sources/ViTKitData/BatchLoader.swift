@@ -29,7 +29,8 @@ public final class BatchLoader {
     public func load(_ pool: ThreadPool, indices: ArraySlice<Int>, flipRng: UnsafeMutablePointer<RNG>?,
                      flipProbability: Float = 0.5) {
         precondition(indices.count <= capacity)
-        precondition(dataset.storedSize == dataset.size, "evaluation reads pictures at the model's size (evalResized)")
+        precondition(dataset.storedSize == dataset.size && dataset.storedWidth == dataset.width,
+                     "evaluation reads pictures at the model's size (evalResized)")
         let n = indices.count, c = dataset.channels, s = dataset.size
         for (j, i) in indices.enumerated() {
             labels[j] = dataset.labels[i]
@@ -42,7 +43,7 @@ public final class BatchLoader {
                         indices.withUnsafeBufferPointer { indices in
                             pool.run(Normalize(src: src.baseAddress!, dst: images.pointer, indices: indices.baseAddress!,
                                                flips: flips.baseAddress!, scale: scale.baseAddress!,
-                                               shift: shift.baseAddress!, count: n, channels: c, size: s))
+                                               shift: shift.baseAddress!, count: n, channels: c, size: s, width: dataset.width))
                         }
                     }
                 }
@@ -54,18 +55,18 @@ public final class BatchLoader {
     struct Normalize: ParallelRangeJob {
         let src: UnsafePointer<UInt8>, dst: UnsafeMutablePointer<Float>, indices: UnsafePointer<Int>
         let flips: UnsafePointer<Bool>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
-        let count: Int, channels: Int, size: Int
+        let count: Int, channels: Int, size: Int, width: Int
 
         func run(_ range: Range<Int>) {
-            let plane = size * size, bytes = channels * plane, s = size
+            let plane = size * width, bytes = channels * plane, w = width
             for j in range {
                 let from = src + indices[j] * bytes, to = dst + j * bytes
                 for ch in 0..<channels {
                     let a = scale[ch], b = shift[ch]
-                    for y in 0..<s {
-                        let row = from + ch * plane + y * s, out = to + ch * plane + y * s
-                        if flips[j] { for x in 0..<s { out[x] = Float(row[s - 1 - x]) * a + b } }
-                        else { for x in 0..<s { out[x] = Float(row[x]) * a + b } }
+                    for y in 0..<size {
+                        let row = from + ch * plane + y * w, out = to + ch * plane + y * w
+                        if flips[j] { for x in 0..<w { out[x] = Float(row[w - 1 - x]) * a + b } }
+                        else { for x in 0..<w { out[x] = Float(row[x]) * a + b } }
                     }
                 }
             }

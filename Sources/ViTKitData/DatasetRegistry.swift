@@ -12,6 +12,8 @@ public enum DatasetRegistry {
         /// The model's input size: an image folder is brought to it; the CIFAR and SVHN pictures (32×32) are too,
         /// as timm's transforms bring them: training by the loader's crop, evaluation by the eval transform.
         public var size = 32
+        /// The model's input width when it differs from `size` (then the height); nil: square.
+        public var width: Int? = nil
         /// Image folder: the eval transform's crop fraction and resize filter, and the decoding threads.
         public var cropPct = 1.0, filter = ResampleFilter.bicubic, threads = 2
         /// Image folder: the split folders' names (timm's `--train-split`, `--val-split`; nil: val, validation or test).
@@ -40,13 +42,14 @@ public enum DatasetRegistry {
         }
         guard let dir = directory else { throw ViTKitError("dataset \(name) needs the folder with its files (--data-dir)") }
         func both(_ read: (Bool) throws -> ImageDataset) throws -> (ImageDataset?, ImageDataset, [String]) {
-            let train = o.train ? try read(true) : nil, test = try read(false)
-            guard test.size != o.size else { return (train, test, []) }
-            return (train?.delivering(size: o.size), test.evalResized(size: o.size, cropPct: o.cropPct, filter: o.filter), [])
+            let train = o.train ? try read(true) : nil, test = try read(false), w = o.width ?? o.size
+            guard test.size != o.size || test.width != w else { return (train, test, []) }
+            return (train?.delivering(size: o.size, width: w), test.evalResized(size: o.size, width: w, cropPct: o.cropPct, filter: o.filter), [])
         }
         switch name {
         case "folder":
             var f = ImageFolder.Options(size: o.size)
+            f.width = o.width
             f.cropPct = o.cropPct; f.filter = o.filter; f.skipBadImages = o.skipBadImages; f.threads = o.threads
             f.trainSplit = o.trainSplit; f.valSplit = o.valSplit
             let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dir, train: true, trainSplit: o.trainSplit))

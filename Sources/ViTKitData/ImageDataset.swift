@@ -17,8 +17,12 @@ public struct ImageDataset: Sendable {
     public var labels: [Int32]
     /// Colour channels per image.
     public var channels: Int
-    /// Width and height of each image the dataset delivers (the model's input), in pixels.
+    /// Height of each image the dataset delivers (the model's input), and its width unless `width` differs, in pixels.
     public var size: Int
+    /// Width of each image the dataset delivers, in pixels (`size` for square pictures).
+    public var width: Int
+    /// Width of the pictures held in memory (`storedSize` for square ones).
+    public var storedWidth: Int
     /// Width and height of the pictures held in memory: `size`, or smaller or larger when the training loader
     /// brings them to `size` with its crop (`delivering(size:)`, CIFAR upsampled to 224 as timm's transform does).
     public var storedSize: Int
@@ -31,20 +35,22 @@ public struct ImageDataset: Sendable {
     /// Class names by label (numbers when the format has none).
     public var classNames: [String]
 
-    /// A dataset of `labels.count` images held in memory as channel-planar bytes [count × C × size × size].
-    public init(name: String, images: [UInt8], labels: [Int32], channels: Int, size: Int, numClasses: Int,
+    /// A dataset of `labels.count` images held in memory as channel-planar bytes [count × C × size × width]
+    /// (`width` nil: square).
+    public init(name: String, images: [UInt8], labels: [Int32], channels: Int, size: Int, width: Int? = nil, numClasses: Int,
                 mean: [Float], std: [Float]) {
-        precondition(images.count == labels.count * channels * size * size)
+        let w = width ?? size
+        precondition(images.count == labels.count * channels * size * w)
         self.name = name; self.images = images; self.labels = labels; self.channels = channels; self.size = size
-        storedSize = size
+        storedSize = size; self.width = w; storedWidth = w
         self.numClasses = numClasses; self.mean = mean; self.std = std
         classNames = (0..<numClasses).map { "\($0)" }
     }
 
-    /// A dataset of image files (JPEG or PNG, RGB), read when a batch is made; `size` is the model's input size.
-    public init(name: String, files: [String], labels: [Int32], size: Int, numClasses: Int, mean: [Float], std: [Float]) {
+    /// A dataset of image files (JPEG or PNG, RGB), read when a batch is made; `size` (and `width`) the model's input.
+    public init(name: String, files: [String], labels: [Int32], size: Int, width: Int? = nil, numClasses: Int, mean: [Float], std: [Float]) {
         precondition(files.count == labels.count)
-        self.init(name: name, images: [], labels: [], channels: 3, size: size, numClasses: numClasses, mean: mean, std: std)
+        self.init(name: name, images: [], labels: [], channels: 3, size: size, width: width, numClasses: numClasses, mean: mean, std: std)
         self.files = files; self.labels = labels
     }
 
@@ -57,32 +63,33 @@ public struct ImageDataset: Sendable {
     public var normalization: (scale: [Float], shift: [Float]) {
         ((0..<channels).map { 1 / (255 * std[$0]) }, (0..<channels).map { -mean[$0] / std[$0] })
     }
-    /// Bytes (and floats, once normalised) per image: C·size·size.
-    public var imageBytes: Int { channels * size * size }
-    /// Bytes per picture held in memory: C·storedSize·storedSize.
-    public var storedBytes: Int { channels * storedSize * storedSize }
+    /// Bytes (and floats, once normalised) per image: C·size·width.
+    public var imageBytes: Int { channels * size * width }
+    /// Bytes per picture held in memory: C·storedSize·storedWidth.
+    public var storedBytes: Int { channels * storedSize * storedWidth }
 
     /// The same pictures, delivered at `size` by the training loader's random resized crop (timm's train transform
     /// on pictures of another size; with the default scale and ratio, the whole picture resized).
-    public func delivering(size: Int) -> ImageDataset {
+    public func delivering(size: Int, width: Int? = nil) -> ImageDataset {
         var copy = self
-        copy.size = size
+        copy.size = size; copy.width = width ?? size
         return copy
     }
 
     /// The pictures brought to `size` once, by timm's eval transform (shorter side to size/cropPct, centre crop),
     /// for evaluation. Three-channel pictures in memory only (as CIFAR's and SVHN's).
-    public func evalResized(size: Int, cropPct: Double, filter: ResampleFilter) -> ImageDataset {
-        precondition(!isFileBacked && channels == 3 && storedSize == self.size)
-        let inBytes = storedBytes, outPlane = size * size, outBytes = 3 * outPlane
+    public func evalResized(size: Int, width outWidth: Int? = nil, cropPct: Double, filter: ResampleFilter) -> ImageDataset {
+        precondition(!isFileBacked && channels == 3 && storedSize == self.size && storedWidth == width)
+        let ow = outWidth ?? size
+        let inBytes = storedBytes, outPlane = size * ow, outBytes = 3 * outPlane
         var out = [UInt8](repeating: 0, count: count * outBytes)
         images.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                let s = src.baseAddress!, d = dst.baseAddress!, n = count, side = storedSize
+                let s = src.baseAddress!, d = dst.baseAddress!, n = count, side = storedSize, inWidth = storedWidth
                 DispatchQueue.concurrentPerform(iterations: 8) { part in
                     for i in stride(from: part, to: n, by: 8) {
-                        let img = RGBImage(planes: s + i * inBytes, width: side, height: side)
-                            .evalTransform(size: size, cropPct: cropPct, filter: filter)
+                        let img = RGBImage(planes: s + i * inBytes, width: inWidth, height: side)
+                            .evalTransform(height: size, width: ow, cropPct: cropPct, filter: filter)
                         let to = d + i * outBytes
                         for p in 0..<outPlane {
                             to[p] = img.pixels[3 * p]; to[outPlane + p] = img.pixels[3 * p + 1]; to[2 * outPlane + p] = img.pixels[3 * p + 2]
@@ -91,7 +98,7 @@ public struct ImageDataset: Sendable {
                 }
             }
         }
-        var copy = ImageDataset(name: name, images: out, labels: labels, channels: 3, size: size, numClasses: numClasses,
+        var copy = ImageDataset(name: name, images: out, labels: labels, channels: 3, size: size, width: ow, numClasses: numClasses,
                                 mean: mean, std: std)
         copy.classNames = classNames
         return copy

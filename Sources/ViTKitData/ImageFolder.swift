@@ -34,6 +34,8 @@ public enum ImageFolder {
         /// Per-channel standard deviation to normalise with.
         public var std: [Float] = [0.5, 0.5, 0.5]
         /// Options for `size`-pixel inputs with the other defaults.
+        /// The model's input width when it differs from `size` (then the height); nil: square.
+        public var width: Int? = nil
         public init(size: Int) { self.size = size }
     }
 
@@ -103,7 +105,7 @@ public enum ImageFolder {
     public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
         -> (dataset: ImageDataset, skipped: [String]) {
         let (files, classes) = try files(root: root, train: train, classes: classes, trainSplit: o.trainSplit, valSplit: o.valSplit)
-        let n = files.count, bytes = 3 * o.size * o.size
+        let n = files.count, ow = o.width ?? o.size, bytes = 3 * o.size * ow
         let decodeAll = !train || o.skipBadImages
         var pixels = [UInt8](repeating: 0, count: train ? 0 : n * bytes)
         let threads = max(1, o.threads)
@@ -119,8 +121,8 @@ public enum ImageFolder {
                             do {
                                 let picture = try decoder.decode(path: files[i].path)
                                 if train { continue }  // training split: only checked
-                                let img = RGBImage(picture).evalTransform(size: o.size, cropPct: o.cropPct, filter: o.filter)
-                                let plane = o.size * o.size, dst = base! + i * bytes
+                                let img = RGBImage(picture).evalTransform(height: o.size, width: ow, cropPct: o.cropPct, filter: o.filter)
+                                let plane = o.size * ow, dst = base! + i * bytes
                                 for p in 0..<plane {
                                     dst[p] = img.pixels[3 * p]; dst[plane + p] = img.pixels[3 * p + 1]
                                     dst[2 * plane + p] = img.pixels[3 * p + 2]
@@ -140,9 +142,9 @@ public enum ImageFolder {
         }
         let name = "folder-\(train ? "train" : "eval")"
         var d = train
-            ? ImageDataset(name: name, files: files.map(\.path), labels: files.map(\.label), size: o.size,
+            ? ImageDataset(name: name, files: files.map(\.path), labels: files.map(\.label), size: o.size, width: ow,
                            numClasses: classes.count, mean: o.mean, std: o.std)
-            : ImageDataset(name: name, images: pixels, labels: files.map(\.label), channels: 3, size: o.size,
+            : ImageDataset(name: name, images: pixels, labels: files.map(\.label), channels: 3, size: o.size, width: ow,
                            numClasses: classes.count, mean: o.mean, std: o.std)
         let bad = Set(failed.map(\.0))
         if !bad.isEmpty { d = d.subset((0..<n).filter { !bad.contains($0) }) }

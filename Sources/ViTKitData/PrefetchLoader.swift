@@ -55,7 +55,7 @@ public final class PrefetchLoader: @unchecked Sendable {
         ready = (0..<self.depth).map { _ in DispatchSemaphore(value: 0) }
         failures = .allocate(capacity: self.depth)
         failures.initialize(repeating: nil, count: self.depth)
-        workspaces = (0..<w).map { _ in TrainTransform.Workspace(channels: dataset.channels, size: dataset.size) }
+        workspaces = (0..<w).map { _ in TrainTransform.Workspace(channels: dataset.channels, size: dataset.size, width: dataset.width) }
         (scale, shift) = dataset.normalization
     }
 
@@ -139,7 +139,7 @@ public final class PrefetchLoader: @unchecked Sendable {
 
     /// Decodes (file-backed), transforms and normalises the images of batch `b` into `slot`.
     private func prepare(batch b: Int, slot: Int, workspace: TrainTransform.Workspace) throws {
-        let ds = dataset, n = ds.imageBytes, s = ds.size, c = ds.channels, stored = ds.storedBytes, side = ds.storedSize
+        let ds = dataset, n = ds.imageBytes, s = ds.size, w = ds.width, c = ds.channels, stored = ds.storedBytes, side = ds.storedSize
         let dst = images[slot].pointer, lab = labels[slot]
         try ds.images.withUnsafeBufferPointer { src in
             for j in 0..<batchSize {
@@ -147,13 +147,13 @@ public final class PrefetchLoader: @unchecked Sendable {
                 lab[j] = ds.labels[i]
                 var rng = RNG.stream(seed: seed, 5, UInt64(epoch) << 32 | UInt64(position))
                 let input = ds.isFileBacked ? try workspace.decoder.decode(path: ds.files[i])
-                    : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * stored), width: side, height: side, channels: c)
-                let out = PlanarImage(workspace.output, width: s, height: s, channels: c)
+                    : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * stored), width: ds.storedWidth, height: side, channels: c)
+                let out = PlanarImage(workspace.output, width: w, height: s, channels: c)
                 transform(input, into: out, workspace: workspace, rng: &rng)
                 let to = dst + j * n
                 for ch in 0..<c {
-                    let a = scale[ch], sh = shift[ch], p = out.plane(ch), q = to + ch * s * s
-                    for k in 0..<(s * s) { q[k] = Float(p[k]) * a + sh }
+                    let a = scale[ch], sh = shift[ch], p = out.plane(ch), q = to + ch * s * w
+                    for k in 0..<(s * w) { q[k] = Float(p[k]) * a + sh }
                 }
             }
         }

@@ -70,9 +70,23 @@ extension RGBImage {
         return r.evalCrop(size)
     }
 
-    func evalCrop(_ size: Int) -> RGBImage {
-        let top = Int((Double(height - size) / 2).rounded(.toNearestOrEven))
-        let left = Int((Double(width - size) / 2).rounded(.toNearestOrEven))
-        return cropped(x: left, y: top, width: size, height: size)
+    func evalCrop(_ size: Int) -> RGBImage { evalCrop(height: size, width: size) }
+
+    func evalCrop(height h: Int, width w: Int) -> RGBImage {
+        let top = Int((Double(height - h) / 2).rounded(.toNearestOrEven))
+        let left = Int((Double(width - w) / 2).rounded(.toNearestOrEven))
+        return cropped(x: left, y: top, width: w, height: h)
+    }
+
+    /// timm's eval transform for a non-square input size (H, W): `ResizeKeepRatio((⌊H / cropPct⌋, ⌊W / cropPct⌋))`
+    /// (the picture scaled by the smaller of its two ratios to that size, so it covers it, each side rounded half to
+    /// even), then the centre H×W crop; a square size is `evalTransform(size:…)`.
+    public func evalTransform(height h: Int, width w: Int, cropPct: Double, filter: ResampleFilter) -> RGBImage {
+        if h == w { return evalTransform(size: h, cropPct: cropPct, filter: filter) }
+        let th = Double(Int((Double(h) / cropPct).rounded(.down))), tw = Double(Int((Double(w) / cropPct).rounded(.down)))
+        let ratio = min(Double(height) / th, Double(width) / tw)
+        let sh = Int((Double(height) / ratio).rounded(.toNearestOrEven)), sw = Int((Double(width) / ratio).rounded(.toNearestOrEven))
+        let r = (sw == width && sh == height) ? self : resized(width: sw, height: sh, filter: filter)
+        return r.evalCrop(height: h, width: w)
     }
 }

@@ -170,6 +170,11 @@ public enum ModelConfig: Sendable, Equatable {
     public var imgSize: Int {
         switch self { case .vit(let c): return c.imgSize; case .convMixer(let c): return c.imgSize }
     }
+
+    /// Input width (`imgSize` for square inputs).
+    public var inputWidth: Int {
+        switch self { case .vit(let c): return c.width; case .convMixer(let c): return c.imgSize }
+    }
     /// Input channels.
     public var inChans: Int {
         switch self { case .vit(let c): return c.inChans; case .convMixer(let c): return c.inChans }

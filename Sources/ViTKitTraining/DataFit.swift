@@ -12,11 +12,9 @@ extension ImageDataset {
     /// index past its logits: neither may reach a computation.
     /// With `size` false the picture size is not checked (pretrained weights of another grid, resampled on load).
     public func checkFits(_ c: ModelConfig, role: String, size checkSize: Bool = true) throws {
-        let width: Int
-        if case .vit(let v) = c { width = v.width } else { width = c.imgSize }
-        if (checkSize && (size != c.imgSize || size != width)) || channels != c.inChans {
-            throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(size) pictures; model \(c.name) expects "
-                + "\(c.inChans)×\(c.imgSize)×\(width)" + (c.imgSize != width ? " (non-square training data is not implemented yet)" : ""))
+        if (checkSize && (size != c.imgSize || width != c.inputWidth)) || channels != c.inChans {
+            throw ViTKitError("the \(role) data \(name) has \(channels)×\(size)×\(width) pictures; model \(c.name) expects "
+                + "\(c.inChans)×\(c.imgSize)×\(c.inputWidth)")
         }
         if numClasses != c.numClasses {
             throw ViTKitError("the \(role) data \(name) has \(numClasses) classes; model \(c.name) has \(c.numClasses) outputs")
@@ -27,7 +25,7 @@ extension ImageDataset {
 extension PretrainedConfig {
     /// The config of a model trained on `dataset`: its picture size and normalisation, and its class names.
     public init(trainedOn dataset: ImageDataset, interpolation: ResampleFilter = .bicubic, cropPct: Double = 1) {
-        self.init(inputSize: [dataset.channels, dataset.size, dataset.size], mean: dataset.mean, std: dataset.std,
+        self.init(inputSize: [dataset.channels, dataset.size, dataset.width], mean: dataset.mean, std: dataset.std,
                   interpolation: interpolation.rawValue, cropPct: cropPct, labelNames: dataset.classNames)
     }
 }

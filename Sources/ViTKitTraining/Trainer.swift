@@ -187,15 +187,15 @@ public final class Trainer {
                             // each image's own stream, keyed by its position in the epoch (as the loader's)
                             var eraseRng = RNG.stream(seed: o.seed, 4, UInt64(epoch) << 32 | UInt64(first + b))
                             o.erasing.apply(batch.images + b * per, channels: train.channels, height: train.size,
-                                            width: train.size, rng: &eraseRng)
+                                            width: train.width, rng: &eraseRng)
                         }
                     }
                     model.drawRegularisationMasks(seed: o.seed, epoch: epoch, firstPosition: batchStarts[s * k + micro], batch: o.batchSize)
                     let stepLoss: Float?
                     if mixup.active {
-                        mixup.draw(into: mixDraws, batch: o.batchSize, size: train.size, rng: &mixRng)
+                        mixup.draw(into: mixDraws, batch: o.batchSize, size: train.size, width: train.width, rng: &mixRng)
                         Mixup.mix(images: batch.images, batch: o.batchSize, channels: train.channels, size: train.size,
-                                  mode: mixup.mode, draws: mixDraws, original: mixOriginals.pointer)
+                                  width: train.width, mode: mixup.mode, draws: mixDraws, original: mixOriginals.pointer)
                         mixup.targets(labels: batch.labels, batch: o.batchSize, classes: train.numClasses, draws: mixDraws,
                                       into: targets.pointer)
                         stepLoss = step.accumulate(images: batch.images, targets: targets.pointer, batch: o.batchSize, lr: Float(rate(s)))

@@ -56,10 +56,10 @@ final class NonSquareTests: XCTestCase {
         let cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot(args + ["--patch-size", "8"]) as? TrainCommand)
         let c = try cmd.model.resolve(numClasses: 10)
         XCTAssertEqual([c.imgSize, c.width, c.gridHeight, c.gridWidth], [64, 32, 8, 4])
-        // square training data is refused with what is missing; so are the inits that need a square grid
+        // data of another shape is refused with both shapes; so are the inits that need a square grid
         let (train, _) = TrainingTests.data()
         XCTAssertThrowsError(try train.checkFits(.vit(c), role: "training")) {
-            XCTAssert("\($0)".contains("model small expects 3×64×32 (non-square training data is not implemented yet)"), "\($0)")
+            XCTAssert("\($0)".contains("has 3×16×16 pictures; model small expects 3×64×32"), "\($0)")
         }
         let m = try VisionTransformer(config: c, pool: Pools.one)
         var rng = RNG(seed: 1)
@@ -67,5 +67,40 @@ final class NonSquareTests: XCTestCase {
             XCTAssert("\($0)".contains("square patch grid; the model's is 8×4"), "\($0)")
         }
         XCTAssertNoThrow(try m.initialize(try InitMode(parsing: "mimetic0.7_0.7"), rng: &rng))
+    }
+}
+
+extension NonSquareTests {
+    /// timm's eval transform for input size (16, 24) at crop 0.875 (ResizeKeepRatio then CenterCrop), to the pixel.
+    func testRectangularEvalTransformIsTimms() throws {
+        let t = Self.fixture, p = t["eval_picture"]!.values  // [21 × 33 × 3]
+        var picture = RGBImage(width: 33, height: 21)
+        for i in 0..<p.count { picture.pixels[i] = UInt8(p[i]) }
+        let out = picture.evalTransform(height: 16, width: 24, cropPct: 0.875, filter: .bicubic)
+        XCTAssertEqual([out.width, out.height], [24, 16])
+        assertClose(out.normalized(mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]), t["eval_out"]!.values, tol: 1e-6, "eval transform")
+    }
+
+    /// A 16×24 model trains and evaluates on pictures brought to 16×24: training by the loader's crop, evaluation
+    /// by the eval transform; cutmix boxes keep the picture's proportions.
+    func testTrainingOnRectangles() throws {
+        var c = TrainingTests.tinyConfig(); c.imgWidth = 24
+        let (train, test) = TrainingTests.data()
+        let rectTrain = train.delivering(size: 16, width: 24), rectTest = test.evalResized(size: 16, width: 24, cropPct: 1, filter: .bicubic)
+        XCTAssertEqual([rectTrain.imageBytes, rectTest.storedBytes, rectTest.images.count], [3 * 16 * 24, 3 * 16 * 24, 128 * 3 * 16 * 24])
+        let m = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 3)
+        try m.initialize(.timm, rng: &rng)
+        var o = TrainingTests.options(epochs: 1)
+        o.mixup = Mixup(mixupAlpha: 0.8, cutmixAlpha: 1.0); o.erasing.prob = 0.25
+        let history = try Trainer(model: m, options: o).fit(train: rectTrain, test: rectTest)
+        XCTAssertNotNil(history.last?.testTop1)
+        var draws = RNG(seed: 4)
+        for _ in 0..<200 {
+            let d = Mixup(cutmixAlpha: 1).draw(height: 16, width: 24, rng: &draws)
+            guard let b = d.box else { continue }
+            XCTAssertEqual(d.lam, 1 - Double((b.bottom - b.top) * (b.right - b.left)) / Double(16 * 24), accuracy: 1e-12)
+            XCTAssert(b.bottom <= 16 && b.right <= 24)
+        }
     }
 }

@@ -60,34 +60,38 @@ public struct Mixup: Sendable, Equatable {
     }
 
     /// timm's `_params_per_batch` and `rand_bbox`/`cutmix_bbox_and_lam` for `size`×`size` images.
-    public func draw(size: Int, rng: inout RNG) -> Draw {
+    public func draw(size: Int, rng: inout RNG) -> Draw { draw(height: size, width: size, rng: &rng) }
+
+    /// The same for `height`×`width` images (the box's sides in proportion to the picture's).
+    public func draw(height: Int, width: Int, rng: inout RNG) -> Draw {
         guard active, Double(rng.uniform()) < prob else { return Draw(lam: 1, box: nil) }
         let useCutmix = cutmixAlpha > 0 && (mixupAlpha <= 0 || Double(rng.uniform()) < switchProb)
         let lam = useCutmix ? rng.beta(cutmixAlpha) : rng.beta(mixupAlpha)
         guard useCutmix else { return Draw(lam: lam, box: nil) }
-        let ratio = (1 - lam).squareRoot(), cut = Int(Double(size) * ratio)
-        let cy = rng.int(below: size), cx = rng.int(below: size)
-        let top = min(max(cy - cut / 2, 0), size), bottom = min(max(cy + cut / 2, 0), size)
-        let left = min(max(cx - cut / 2, 0), size), right = min(max(cx + cut / 2, 0), size)
-        return Draw(lam: 1 - Double((bottom - top) * (right - left)) / Double(size * size),
+        let ratio = (1 - lam).squareRoot(), cutH = Int(Double(height) * ratio), cutW = Int(Double(width) * ratio)
+        let cy = rng.int(below: height), cx = rng.int(below: width)
+        let top = min(max(cy - cutH / 2, 0), height), bottom = min(max(cy + cutH / 2, 0), height)
+        let left = min(max(cx - cutW / 2, 0), width), right = min(max(cx + cutW / 2, 0), width)
+        return Draw(lam: 1 - Double((bottom - top) * (right - left)) / Double(height * width),
                     box: (top, bottom, left, right))
     }
 
     /// Mixes `images` [B × C × size × size] in place with the reversed batch as `d` says.
     public static func mix(images: UnsafeMutablePointer<Float>, batch: Int, channels: Int, size: Int, _ d: Draw) {
         let per = channels * size * size
-        for b in 0..<(batch / 2) { mixPair(images + b * per, images + (batch - 1 - b) * per, channels: channels, size: size, d) }
+        for b in 0..<(batch / 2) { mixPair(images + b * per, images + (batch - 1 - b) * per, channels: channels, height: size, width: size, d) }
     }
 
     /// Mixes one pair of images with each other as `d` says (cutmix swaps the box; mixup mixes both ways).
-    static func mixPair(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, size: Int, _ d: Draw) {
+    static func mixPair(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, height: Int,
+                        width: Int, _ d: Draw) {
         if d.lam == 1 && d.box == nil { return }
-        let per = channels * size * size
+        let per = channels * height * width
         if let box = d.box {
             for c in 0..<channels {
                 for r in box.top..<box.bottom {
                     for col in box.left..<box.right {
-                        let i = (c * size + r) * size + col
+                        let i = (c * height + r) * width + col
                         swap(&x[i], &y[i])
                     }
                 }
@@ -99,28 +103,29 @@ public struct Mixup: Sendable, Equatable {
     }
 
     /// Fills `draws[0..<batch]`, one per image, as `mode` says (a pair's two images share theirs).
-    public func draw(into draws: UnsafeMutablePointer<Draw>, batch: Int, size: Int, rng: inout RNG) {
+    public func draw(into draws: UnsafeMutablePointer<Draw>, batch: Int, size: Int, width: Int? = nil, rng: inout RNG) {
+        let w = width ?? size
         switch mode {
         case .batch:
-            let d = draw(size: size, rng: &rng)
+            let d = draw(height: size, width: w, rng: &rng)
             for i in 0..<batch { draws[i] = d }
         case .pair:
-            for i in 0..<(batch / 2) { let d = draw(size: size, rng: &rng); draws[i] = d; draws[batch - 1 - i] = d }
+            for i in 0..<(batch / 2) { let d = draw(height: size, width: w, rng: &rng); draws[i] = d; draws[batch - 1 - i] = d }
             if batch % 2 == 1 { draws[batch / 2] = Draw(lam: 1, box: nil) }
         case .elem:
-            for i in 0..<batch { draws[i] = draw(size: size, rng: &rng) }
+            for i in 0..<batch { draws[i] = draw(height: size, width: w, rng: &rng) }
         }
     }
 
     /// Mixes `images` [B × C × size × size] in place by per-image draws: `batch` and `pair` mix each pair (i, B−1−i)
     /// by draws[i]; `elem` mixes each image i with the original of B−1−i by draws[i], keeping the originals in
     /// `original` (B × C × size × size floats).
-    public static func mix(images: UnsafeMutablePointer<Float>, batch: Int, channels: Int, size: Int, mode: Mode,
-                           draws: UnsafePointer<Draw>, original: UnsafeMutablePointer<Float>?) {
-        let per = channels * size * size
+    public static func mix(images: UnsafeMutablePointer<Float>, batch: Int, channels: Int, size: Int, width: Int? = nil,
+                           mode: Mode, draws: UnsafePointer<Draw>, original: UnsafeMutablePointer<Float>?) {
+        let w = width ?? size, per = channels * size * w
         guard mode == .elem else {
             for i in 0..<(batch / 2) {
-                mixPair(images + i * per, images + (batch - 1 - i) * per, channels: channels, size: size, draws[i])
+                mixPair(images + i * per, images + (batch - 1 - i) * per, channels: channels, height: size, width: w, draws[i])
             }
             return
         }
@@ -131,7 +136,7 @@ public struct Mixup: Sendable, Equatable {
             if let box = d.box {
                 for c in 0..<channels {
                     for r in box.top..<box.bottom {
-                        let row = (c * size + r) * size
+                        let row = (c * size + r) * w
                         for col in box.left..<box.right { x[row + col] = y[row + col] }
                     }
                 }

@@ -31,17 +31,18 @@ public struct TrainTransform: Sendable, Equatable {
         /// Decodes the pictures of a file-backed dataset.
         public let decoder = ImageDecoder()
         let scratch: UnsafeMutablePointer<UInt8>
-        let channels: Int, size: Int
+        let channels: Int, size: Int, width: Int
         private var cropBytes = GrowingBytes()
         private(set) var resize: ResizeWorkspace
 
-        /// Scratch for images of `channels` × `size` × `size`.
-        public init(channels: Int, size: Int) {
-            self.channels = channels; self.size = size
-            let n = channels * size * size
+        /// Scratch for images of `channels` × `size` × `width` (`width` nil: square).
+        public init(channels: Int, size: Int, width: Int? = nil) {
+            let w = width ?? size
+            self.channels = channels; self.size = size; self.width = w
+            let n = channels * size * w
             output = .allocate(capacity: n); scratch = .allocate(capacity: n)
             _ = cropBytes.reserve(n)
-            resize = ResizeWorkspace(maxInput: size, output: size, maxOutput: size, channels: channels)
+            resize = ResizeWorkspace(maxInput: max(size, w), output: min(size, w), maxOutput: max(size, w), channels: channels)
         }
         deinit { output.deallocate(); scratch.deallocate(); cropBytes.free() }
 
@@ -49,8 +50,8 @@ public struct TrainTransform: Sendable, Equatable {
         func reserve(width: Int, height: Int) -> UnsafeMutablePointer<UInt8> {
             let side = max(width, height)
             if side > resize.maxInput {
-                resize = ResizeWorkspace(maxInput: max(side, resize.maxInput * 3 / 2), output: size, maxOutput: size,
-                                         channels: channels)
+                resize = ResizeWorkspace(maxInput: max(side, resize.maxInput * 3 / 2), output: min(size, width),
+                                         maxOutput: max(size, width), channels: channels)
             }
             return cropBytes.reserve(channels * width * height)
         }
