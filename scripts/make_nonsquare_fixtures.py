@@ -2,7 +2,9 @@
 """Fixture: a non-square timm ViT (img_size=(16, 24), patch 4: a 4x6 grid; class token, learned position
 embedding) in eval mode: weights, input, logits, label-smoothed loss and every gradient; and timm's
 build_sincos2d_pos_embed for the rectangular grids [4, 6] and [6, 4]; and timm's eval transform for input size
-(16, 24) at crop_pct 0.875 (Resize((18, 27)), CenterCrop((16, 24)), bicubic) on a random 21x33 RGB picture.
+(16, 24) at crop_pct 0.875 (ResizeKeepRatio((18, 27)), CenterCrop((16, 24)), bicubic) on a random 21x33 RGB
+picture; and for one-channel models, that picture in grey (Pillow's convert("L"), as timm's datasets give it with
+input_img_mode='L') and timm's eval transform for input size (1, 16, 16) on the grey picture.
 
     /tmp/torchref/bin/python scripts/make_nonsquare_fixtures.py   # writes Tests/ViTKitTests/Fixtures/timm_nonsquare.safetensors
 """
@@ -45,6 +47,11 @@ def main():
     out["eval_picture"] = torch.from_numpy(picture.astype(np.float32))
     out["eval_out"] = t(Image.fromarray(picture))
     print(t)
+    grey = Image.fromarray(picture).convert("L")
+    out["grey"] = torch.from_numpy(np.asarray(grey).astype(np.float32))
+    tg = create_transform(input_size=(1, 16, 16), is_training=False, crop_pct=0.875, interpolation="bicubic",
+                          mean=(0.5,), std=(0.5,))
+    out["grey_eval_out"] = tg(grey)
     path = os.path.join(os.path.dirname(__file__), "..", "Tests", "ViTKitTests", "Fixtures", "timm_nonsquare.safetensors")
     save_file(out, path, metadata={"generator": "scripts/make_nonsquare_fixtures.py", "torch": torch.__version__})
     print("pos_embed", list(model.pos_embed.shape), "logits", logits.shape)

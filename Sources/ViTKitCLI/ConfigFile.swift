@@ -12,7 +12,7 @@ enum ConfigFile {
     /// Flags with a `--no-` form (`key: false` gives `--no-key`).
     static let invertibleFlags: Set<String> = ["freeze-spatial"]
     /// Keys `args.yaml` records that are not options (derived from the config, or empty when unused).
-    static let recordOnly: Set<String> = ["in-chans", "norm-eps", "num-classes", "qkv-bias", "world-size"]
+    static let recordOnly: Set<String> = ["norm-eps", "num-classes", "qkv-bias", "world-size"]
     /// Short options, by the long name they stand for.
     static let shorts = ["-b": "batch-size", "-j": "workers"]
 
@@ -22,7 +22,7 @@ enum ConfigFile {
                               "reg_tokens": "reg-tokens", "global_pool": "global-pool", "pos_embed": "pos-embed",
                               "no_embed_class": "no-embed-class", "fc_norm": "fc-norm", "drop_path_rate": "drop-path",
                               "drop_rate": "drop", "pos_drop_rate": "pos-drop", "attn_drop_rate": "attn-drop",
-                              "proj_drop_rate": "proj-drop"]
+                              "proj_drop_rate": "proj-drop", "in_chans": "in-chans"]
     /// The boolean keys: a value other than Python's True/False is read as Python reads it, by its truth
     /// (the first paper's README spells `no_embed_class=Ture`, a non-empty string, so true).
     static let booleanKwargs: Set<String> = ["class_token", "no_embed_class", "fc_norm", "sin_pe"]

@@ -23,7 +23,7 @@ struct EvalCommand: ParsableCommand {
             let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
                 try model.architecture(numClasses: $0)
             }
-            let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, width: vit.inputWidth, threads: threadOptions.threads, train: false,
+            let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, width: vit.inputWidth, channels: vit.inChans, threads: threadOptions.threads, train: false,
                                           model: try PretrainedConfig.recorded(at: checkpoint))
             let t0 = Date()
             let ev = try vit.evaluate(on: test, batchSize: batchSize)

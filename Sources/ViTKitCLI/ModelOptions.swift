@@ -9,6 +9,8 @@ struct ModelOptions: ParsableArguments {
     var config = "small"
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Input image size: one number, or height and width (ViT; default: the config's).", valueName: "size"))
     var imgSize: [Int] = []
+    @Option(help: "Input channels (timm's --in-chans): 3, or 1 to train on grey pictures (every dataset read in grey, as Pillow's convert(\"L\")).")
+    var inChans: Int?
     @Option(help: "Patch size.") var patchSize: Int?
     @Option(help: "Embedding dimension (ConvMixer: dim).") var embedDim: Int?
     @Option(help: "Number of blocks.") var depth: Int?
@@ -33,6 +35,7 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if imgSize.count > 2 { throw ValidationError("--img-size takes one number or two (height, width), got \(imgSize)") }
+        if let inChans, inChans != 1 && inChans != 3 { throw ValidationError("--in-chans must be 1 (grey) or 3 (RGB), got \(inChans)") }
     }
 
     /// The resolved ViT config for `numClasses` outputs; throws a ViTKitError naming what is wrong.
@@ -46,7 +49,7 @@ struct ModelOptions: ParsableArguments {
     /// The options as timm-style overrides of the named model.
     func overrides() throws -> ModelOverrides {
         var o = ModelOverrides()
-        o.imgSize = imgSize.first; o.imgWidth = imgSize.count > 1 ? imgSize[1] : nil; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
+        o.inChans = inChans; o.imgSize = imgSize.first; o.imgWidth = imgSize.count > 1 ? imgSize[1] : nil; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
         o.numHeads = numHeads; o.mlpRatio = mlpRatio; o.classToken = classToken; o.regTokens = regTokens
         o.globalPool = globalPool; o.posEmbed = posEmbed; o.noEmbedClass = noEmbedClass; o.fcNorm = fcNorm
         o.kernelSize = kernelSize; o.spatialInit = try spatialInit.map { try SpatialInit(parsing: $0) }
@@ -151,14 +154,14 @@ struct DataOptions: ParsableArguments {
     /// (train, test) datasets; an image folder is brought to `imgSize` (only its eval split is read without `train`).
     /// With `model`, the pretrained config of a checkpoint, the test split is made as that model's input was: its
     /// mean, std, crop fraction and interpolation, each unless given as an option.
-    func load(seed: UInt64, imgSize: Int, width: Int? = nil, threads: Int, train needTrain: Bool = true,
+    func load(seed: UInt64, imgSize: Int, width: Int? = nil, channels: Int = 3, threads: Int, train needTrain: Bool = true,
               model: PretrainedConfig? = nil) throws -> (ImageDataset?, ImageDataset) {
         if datasetDownload { try download() }
         if dataset == nil, datasetName == "folder", let dataDir {
             print("# --data-dir \(dataDir) holds an image folder (train/<class>/<image>): reading it as --dataset folder, timm's default")
         }
         var o = DatasetRegistry.Options()
-        o.size = imgSize; o.width = width; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
+        o.size = imgSize; o.width = width; o.channels = channels; o.cropPct = cropPct ?? model?.cropPct ?? 1; o.filter = interpolation ?? model?.filter ?? .bicubic
         o.skipBadImages = skipBadImages; o.threads = threads; o.coarseLabels = coarseLabels
         o.trainSplit = trainSplit; o.valSplit = valSplit
         o.syntheticTrain = syntheticTrain; o.syntheticTest = syntheticTest; o.train = needTrain

@@ -217,7 +217,8 @@ struct TrainCommand: ParsableCommand {
         var trainImages = 0
         try runOrExit(rank: world.size > 1 ? world.rank : nil) {
             let shape = try model.architecture(numClasses: 1)
-            let (loaded, test) = try data.load(seed: seed, imgSize: shape.imgSize, width: shape.inputWidth, threads: threadOptions.threads)
+            let (loaded, test) = try data.load(seed: seed, imgSize: shape.imgSize, width: shape.inputWidth, channels: shape.inChans,
+                                               threads: threadOptions.threads)
             let train = loaded!
             trainImages = train.count
             if let numClasses, numClasses != train.numClasses {

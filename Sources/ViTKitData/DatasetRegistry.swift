@@ -14,6 +14,8 @@ public enum DatasetRegistry {
         public var size = 32
         /// The model's input width when it differs from `size` (then the height); nil: square.
         public var width: Int? = nil
+        /// The model's input channels: 1 reads every dataset in grey (Pillow's `convert("L")`, timm's `input_img_mode='L'`).
+        public var channels = 3
         /// Image folder: the eval transform's crop fraction and resize filter, and the decoding threads.
         public var cropPct = 1.0, filter = ResampleFilter.bicubic, threads = 2
         /// Image folder: the split folders' names (timm's `--train-split`, `--val-split`; nil: val, validation or test).
@@ -37,19 +39,21 @@ public enum DatasetRegistry {
         -> (train: ImageDataset?, test: ImageDataset, skipped: [String]) {
         guard names.contains(name) else { throw ViTKitError("unknown dataset '\(name)': expected \(names.joined(separator: ", "))") }
         if name == "synthetic" {
-            return (o.train ? SyntheticDataset.make(count: o.syntheticTrain, seed: 1, name: "synthetic-train") : nil,
-                    SyntheticDataset.make(count: o.syntheticTest, seed: 2, name: "synthetic-test"), [])
+            let grey = { (d: ImageDataset) in o.channels == 1 ? d.greyscale() : d }
+            return (o.train ? grey(SyntheticDataset.make(count: o.syntheticTrain, seed: 1, name: "synthetic-train")) : nil,
+                    grey(SyntheticDataset.make(count: o.syntheticTest, seed: 2, name: "synthetic-test")), [])
         }
         guard let dir = directory else { throw ViTKitError("dataset \(name) needs the folder with its files (--data-dir)") }
         func both(_ read: (Bool) throws -> ImageDataset) throws -> (ImageDataset?, ImageDataset, [String]) {
-            let train = o.train ? try read(true) : nil, test = try read(false), w = o.width ?? o.size
+            var train = o.train ? try read(true) : nil, test = try read(false), w = o.width ?? o.size
+            if o.channels == 1 { train = train?.greyscale(); test = test.greyscale() }
             guard test.size != o.size || test.width != w else { return (train, test, []) }
             return (train?.delivering(size: o.size, width: w), test.evalResized(size: o.size, width: w, cropPct: o.cropPct, filter: o.filter), [])
         }
         switch name {
         case "folder":
             var f = ImageFolder.Options(size: o.size)
-            f.width = o.width
+            f.width = o.width; f.channels = o.channels
             f.cropPct = o.cropPct; f.filter = o.filter; f.skipBadImages = o.skipBadImages; f.threads = o.threads
             f.trainSplit = o.trainSplit; f.valSplit = o.valSplit
             let classes = try ImageFolder.classNames(in: try ImageFolder.splitFolder(root: dir, train: true, trainSplit: o.trainSplit))

@@ -48,9 +48,10 @@ public struct ImageDataset: Sendable {
     }
 
     /// A dataset of image files (JPEG or PNG, RGB), read when a batch is made; `size` (and `width`) the model's input.
-    public init(name: String, files: [String], labels: [Int32], size: Int, width: Int? = nil, numClasses: Int, mean: [Float], std: [Float]) {
+    public init(name: String, files: [String], labels: [Int32], channels: Int = 3, size: Int, width: Int? = nil, numClasses: Int,
+                mean: [Float], std: [Float]) {
         precondition(files.count == labels.count)
-        self.init(name: name, images: [], labels: [], channels: 3, size: size, width: width, numClasses: numClasses, mean: mean, std: std)
+        self.init(name: name, images: [], labels: [], channels: channels, size: size, width: width, numClasses: numClasses, mean: mean, std: std)
         self.files = files; self.labels = labels
     }
 
@@ -67,6 +68,28 @@ public struct ImageDataset: Sendable {
     public var imageBytes: Int { channels * size * width }
     /// Bytes per picture held in memory: C·storedSize·storedWidth.
     public var storedBytes: Int { channels * storedSize * storedWidth }
+
+    /// The pictures in grey, one channel (Pillow's `convert("L")`, as timm's datasets give a one-channel model), with
+    /// the mean and std of the three channels averaged; a file-backed dataset is converted as its files are read.
+    public func greyscale() -> ImageDataset {
+        guard channels == 3 else { return self }
+        var copy = self
+        copy.channels = 1
+        copy.mean = [mean.reduce(0, +) / Float(mean.count)]; copy.std = [std.reduce(0, +) / Float(std.count)]
+        guard !isFileBacked else { return copy }
+        let per = storedSize * storedWidth
+        var out = [UInt8](repeating: 0, count: count * per)
+        images.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<count {
+                    PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * 3 * per), width: storedWidth, height: storedSize,
+                                channels: 3).greyscale(into: dst.baseAddress! + i * per)
+                }
+            }
+        }
+        copy.images = out
+        return copy
+    }
 
     /// The same pictures, delivered at `size` by the training loader's random resized crop (timm's train transform
     /// on pictures of another size; with the default scale and ratio, the whole picture resized).

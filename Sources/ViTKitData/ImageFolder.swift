@@ -36,6 +36,8 @@ public enum ImageFolder {
         /// Options for `size`-pixel inputs with the other defaults.
         /// The model's input width when it differs from `size` (then the height); nil: square.
         public var width: Int? = nil
+        /// 3 (RGB), or 1: each picture converted to grey as Pillow's `convert("L")` (timm's `input_img_mode='L'`).
+        public var channels = 3
         public init(size: Int) { self.size = size }
     }
 
@@ -105,7 +107,7 @@ public enum ImageFolder {
     public static func load(root: String, train: Bool, classes: [String]? = nil, options o: Options) throws
         -> (dataset: ImageDataset, skipped: [String]) {
         let (files, classes) = try files(root: root, train: train, classes: classes, trainSplit: o.trainSplit, valSplit: o.valSplit)
-        let n = files.count, ow = o.width ?? o.size, bytes = 3 * o.size * ow
+        let n = files.count, ow = o.width ?? o.size, bytes = o.channels * o.size * ow
         let decodeAll = !train || o.skipBadImages
         var pixels = [UInt8](repeating: 0, count: train ? 0 : n * bytes)
         let threads = max(1, o.threads)
@@ -121,8 +123,10 @@ public enum ImageFolder {
                             do {
                                 let picture = try decoder.decode(path: files[i].path)
                                 if train { continue }  // training split: only checked
-                                let img = RGBImage(picture).evalTransform(height: o.size, width: ow, cropPct: o.cropPct, filter: o.filter)
+                                let rgb = RGBImage(picture)
+                                let img = (o.channels == 1 ? rgb.greyRGB() : rgb).evalTransform(height: o.size, width: ow, cropPct: o.cropPct, filter: o.filter)
                                 let plane = o.size * ow, dst = base! + i * bytes
+                                if o.channels == 1 { for p in 0..<plane { dst[p] = img.pixels[3 * p] }; continue }
                                 for p in 0..<plane {
                                     dst[p] = img.pixels[3 * p]; dst[plane + p] = img.pixels[3 * p + 1]
                                     dst[2 * plane + p] = img.pixels[3 * p + 2]
@@ -142,10 +146,10 @@ public enum ImageFolder {
         }
         let name = "folder-\(train ? "train" : "eval")"
         var d = train
-            ? ImageDataset(name: name, files: files.map(\.path), labels: files.map(\.label), size: o.size, width: ow,
-                           numClasses: classes.count, mean: o.mean, std: o.std)
-            : ImageDataset(name: name, images: pixels, labels: files.map(\.label), channels: 3, size: o.size, width: ow,
-                           numClasses: classes.count, mean: o.mean, std: o.std)
+            ? ImageDataset(name: name, files: files.map(\.path), labels: files.map(\.label), channels: o.channels, size: o.size,
+                           width: ow, numClasses: classes.count, mean: Array(o.mean.prefix(o.channels)), std: Array(o.std.prefix(o.channels)))
+            : ImageDataset(name: name, images: pixels, labels: files.map(\.label), channels: o.channels, size: o.size, width: ow,
+                           numClasses: classes.count, mean: Array(o.mean.prefix(o.channels)), std: Array(o.std.prefix(o.channels)))
         let bad = Set(failed.map(\.0))
         if !bad.isEmpty { d = d.subset((0..<n).filter { !bad.contains($0) }) }
         d.classNames = classes

@@ -146,7 +146,7 @@ public final class PrefetchLoader: @unchecked Sendable {
                 let position = batchStarts[b] + j, i = order[position]
                 lab[j] = ds.labels[i]
                 var rng = RNG.stream(seed: seed, 5, UInt64(epoch) << 32 | UInt64(position))
-                let input = ds.isFileBacked ? try workspace.decoder.decode(path: ds.files[i])
+                let input = ds.isFileBacked ? try c == 1 ? workspace.grey(workspace.decoder.decode(path: ds.files[i])) : workspace.decoder.decode(path: ds.files[i])
                     : PlanarImage(UnsafeMutablePointer(mutating: src.baseAddress! + i * stored), width: ds.storedWidth, height: side, channels: c)
                 let out = PlanarImage(workspace.output, width: w, height: s, channels: c)
                 transform(input, into: out, workspace: workspace, rng: &rng)

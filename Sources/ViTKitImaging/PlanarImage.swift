@@ -68,3 +68,24 @@ extension RGBImage {
         for i in 0..<n { pixels[3 * i] = planes[i]; pixels[3 * i + 1] = planes[n + i]; pixels[3 * i + 2] = planes[2 * n + i] }
     }
 }
+
+extension PlanarImage {
+    /// Pillow's `convert("L")` into `grey` (one plane of the same size): (19595 R + 38470 G + 7471 B + 2¹⁵) >> 16,
+    /// what timm's datasets give a one-channel model (`input_img_mode='L'`); a grey picture is copied.
+    public func greyscale(into grey: UnsafeMutablePointer<UInt8>) {
+        for i in 0..<plane { grey[i] = PillowOps.luma(self, i) }
+    }
+}
+
+extension RGBImage {
+    /// The picture with R = G = B = its Pillow `convert("L")` grey: resizing it resizes the grey picture exactly.
+    public func greyRGB() -> RGBImage {
+        var out = self
+        for i in 0..<(width * height) {
+            let v = Int(pixels[3 * i]) * 19595 + Int(pixels[3 * i + 1]) * 38470 + Int(pixels[3 * i + 2]) * 7471 + 0x8000
+            let g = UInt8(v >> 16)
+            out.pixels[3 * i] = g; out.pixels[3 * i + 1] = g; out.pixels[3 * i + 2] = g
+        }
+        return out
+    }
+}

@@ -7,6 +7,8 @@ public struct ModelOverrides: Sendable, Equatable {
     public var imgSize: Int?, patchSize: Int?, embedDim: Int?, depth: Int?
     /// ViT: the input width when it differs from `imgSize` (timm's `img_size=(H, W)`).
     public var imgWidth: Int?
+    /// Input channels (timm's `in_chans`).
+    public var inChans: Int?
     // ViT
     /// ViT only: heads, MLP ratio, class token, register tokens, pooling.
     public var numHeads: Int?, mlpRatio: Double?, classToken: Bool?, regTokens: Int?, globalPool: GlobalPool?
@@ -48,6 +50,7 @@ extension ModelConfig {
             var c = try ConvMixerConfig.named(name)
             c.numClasses = numClasses; c.choiceSeed = seed
             if let v = o.imgSize { c.imgSize = v }
+            if let v = o.inChans { c.inChans = v }
             if let v = o.patchSize { c.patchSize = v }
             if let v = o.embedDim { c.dim = v }
             if let v = o.depth { c.depth = v }
@@ -63,6 +66,7 @@ extension ModelConfig {
         c.numClasses = numClasses
         if let v = o.imgSize { c.imgSize = v }
         if let v = o.imgWidth, v != c.imgSize { c.imgWidth = v }
+        if let v = o.inChans { c.inChans = v }
         if let v = o.patchSize { c.patchSize = v }
         if let v = o.embedDim { c.embedDim = v }
         if let v = o.depth { c.depth = v }

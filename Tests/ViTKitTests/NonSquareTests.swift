@@ -104,3 +104,40 @@ extension NonSquareTests {
         }
     }
 }
+
+/// One-channel models (`--in-chans 1`): pictures read in grey as Pillow's `convert("L")` (timm's
+/// `input_img_mode='L'`), and timm's eval transform on the grey picture, to the pixel (`scripts/make_nonsquare_fixtures.py`).
+final class GreyscaleTests: XCTestCase {
+    func testGreyIsPillowsAndTheGreyEvalTransformTimms() throws {
+        let t = NonSquareTests.fixture, p = t["eval_picture"]!.values
+        var picture = RGBImage(width: 33, height: 21)
+        for i in 0..<p.count { picture.pixels[i] = UInt8(p[i]) }
+        let grey = picture.greyRGB()
+        XCTAssertEqual((0..<(33 * 21)).map { Float(grey.pixels[3 * $0]) }, t["grey"]!.values)
+        var planes = [UInt8](repeating: 0, count: 3 * 33 * 21), out = [UInt8](repeating: 0, count: 33 * 21)
+        for i in 0..<(33 * 21) { for c in 0..<3 { planes[c * 33 * 21 + i] = picture.pixels[3 * i + c] } }
+        planes.withUnsafeMutableBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { PlanarImage(src.baseAddress!, width: 33, height: 21, channels: 3).greyscale(into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(out.map(Float.init), t["grey"]!.values, "the planar conversion")
+        let e = grey.evalTransform(size: 16, cropPct: 0.875, filter: .bicubic)
+        assertClose((0..<256).map { (Float(e.pixels[3 * $0]) / 255 - 0.5) / 0.5 }, t["grey_eval_out"]!.values, tol: 1e-6, "grey eval")
+    }
+
+    /// A one-channel model trains on an image folder read in grey and on CIFAR-like data converted once.
+    func testAOneChannelModelTrainsOnGreyPictures() throws {
+        let (train, test) = TrainingTests.data()
+        let g = train.greyscale(), gt = test.greyscale()
+        XCTAssertEqual([g.channels, g.imageBytes, g.images.count, g.mean.count], [1, 16 * 16, 256 * 16 * 16, 1])
+        var c = TrainingTests.tinyConfig(); c.inChans = 1
+        let m = try VisionTransformer(config: c, pool: Pools.one)
+        var rng = RNG(seed: 2)
+        try m.initialize(.timm, rng: &rng)
+        var o = TrainingTests.options(epochs: 1)
+        o.autoAugment = "rand-m9-mstd0.5-inc1"
+        XCTAssertNotNil(try Trainer(model: m, options: o).fit(train: g, test: gt).last?.testTop1)
+        XCTAssertThrowsError(try Trainer(model: m, options: o).fit(train: train, test: test)) {
+            XCTAssert("\($0)".contains("has 3×16×16 pictures; model tiny expects 1×16×16"), "\($0)")
+        }
+    }
+}

@@ -32,7 +32,7 @@ public struct TrainTransform: Sendable, Equatable {
         public let decoder = ImageDecoder()
         let scratch: UnsafeMutablePointer<UInt8>
         let channels: Int, size: Int, width: Int
-        private var cropBytes = GrowingBytes()
+        private var cropBytes = GrowingBytes(), greyBytes = GrowingBytes()
         private(set) var resize: ResizeWorkspace
 
         /// Scratch for images of `channels` × `size` × `width` (`width` nil: square).
@@ -44,7 +44,14 @@ public struct TrainTransform: Sendable, Equatable {
             _ = cropBytes.reserve(n)
             resize = ResizeWorkspace(maxInput: max(size, w), output: min(size, w), maxOutput: max(size, w), channels: channels)
         }
-        deinit { output.deallocate(); scratch.deallocate(); cropBytes.free() }
+        deinit { output.deallocate(); scratch.deallocate(); cropBytes.free(); greyBytes.free() }
+
+        /// A decoded picture's grey version (Pillow's `convert("L")`), for a one-channel dataset of image files.
+        func grey(_ picture: PlanarImage) -> PlanarImage {
+            let out = greyBytes.reserve(picture.plane)
+            picture.greyscale(into: out)
+            return PlanarImage(out, width: picture.width, height: picture.height, channels: 1)
+        }
 
         /// The crop buffer, with the resize buffers grown for a `width`×`height` source when it is the largest yet.
         func reserve(width: Int, height: Int) -> UnsafeMutablePointer<UInt8> {
