@@ -20,8 +20,20 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runOrExit {
-            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: threadOptions.threads)) {
-                try model.architecture(numClasses: $0)
+            let pool = ThreadPool(threads: threadOptions.threads)
+            var vit = try Checkpoint.model(from: checkpoint, pool: pool) { try model.architecture(numClasses: $0) }
+            // another input size than the checkpoint's (timm's dynamic_img_size at evaluation): the same weights,
+            // a learned position embedding resampled to the new grid, a sin-cos one rebuilt for it
+            if let h = model.imgSize.first, case .vit(var c) = vit.architecture {
+                let w = model.imgSize.count > 1 ? model.imgSize[1] : h
+                if h != c.imgSize || w != c.width {
+                    let from = "\(c.imgSize)×\(c.width)"
+                    c.imgSize = h; c.imgWidth = w == h ? nil : w
+                    let resized = try VisionTransformer(config: c, pool: pool)
+                    let note = try Checkpoint.loadPretrained(resized, from: checkpoint)
+                    print("# evaluating at \(h)×\(w) (trained at \(from))" + (note.map { ": \($0)" } ?? ""))
+                    vit = resized
+                }
             }
             let (_, test) = try data.load(seed: 0, imgSize: vit.imgSize, width: vit.inputWidth, channels: vit.inChans, threads: threadOptions.threads, train: false,
                                           model: try PretrainedConfig.recorded(at: checkpoint))

@@ -38,17 +38,21 @@ public enum DatasetRegistry {
     public static func load(_ name: String, directory: String?, options o: Options = Options(), named: Bool = true) throws
         -> (train: ImageDataset?, test: ImageDataset, skipped: [String]) {
         guard names.contains(name) else { throw ViTKitError("unknown dataset '\(name)': expected \(names.joined(separator: ", "))") }
-        if name == "synthetic" {
-            let grey = { (d: ImageDataset) in o.channels == 1 ? d.greyscale() : d }
-            return (o.train ? grey(SyntheticDataset.make(count: o.syntheticTrain, seed: 1, name: "synthetic-train")) : nil,
-                    grey(SyntheticDataset.make(count: o.syntheticTest, seed: 2, name: "synthetic-test")), [])
-        }
-        guard let dir = directory else { throw ViTKitError("dataset \(name) needs the folder with its files (--data-dir)") }
-        func both(_ read: (Bool) throws -> ImageDataset) throws -> (ImageDataset?, ImageDataset, [String]) {
-            var train = o.train ? try read(true) : nil, test = try read(false), w = o.width ?? o.size
+        // in-memory pictures brought to the model's channels and size, as timm's dataset mode and transforms bring them
+        func fitted(_ train: ImageDataset?, _ test: ImageDataset) -> (ImageDataset?, ImageDataset, [String]) {
+            var train = train, test = test
+            let w = o.width ?? o.size
             if o.channels == 1 { train = train?.greyscale(); test = test.greyscale() }
             guard test.size != o.size || test.width != w else { return (train, test, []) }
             return (train?.delivering(size: o.size, width: w), test.evalResized(size: o.size, width: w, cropPct: o.cropPct, filter: o.filter), [])
+        }
+        if name == "synthetic" {
+            return fitted(o.train ? SyntheticDataset.make(count: o.syntheticTrain, seed: 1, name: "synthetic-train") : nil,
+                          SyntheticDataset.make(count: o.syntheticTest, seed: 2, name: "synthetic-test"))
+        }
+        guard let dir = directory else { throw ViTKitError("dataset \(name) needs the folder with its files (--data-dir)") }
+        func both(_ read: (Bool) throws -> ImageDataset) throws -> (ImageDataset?, ImageDataset, [String]) {
+            fitted(o.train ? try read(true) : nil, try read(false))
         }
         switch name {
         case "folder":

@@ -62,18 +62,19 @@ public enum Checkpoint {
         if case .vit(let c) = model.architecture, c.posEmbed == .learn, let pe = tensors["pos_embed"],
            pe.shape != [1, c.posEmbedLen, c.embedDim] {
             let prefix = c.noEmbedClass ? 0 : c.numPrefixTokens
-            tensors["pos_embed"] = try resampledPositionEmbedding(pe, grid: c.gridSize, prefixTokens: prefix, dim: c.embedDim,
-                                                                  what: "checkpoint \(path)")
+            tensors["pos_embed"] = try resampledPositionEmbedding(pe, grid: c.gridHeight, width: c.gridWidth, prefixTokens: prefix,
+                                                                  dim: c.embedDim, what: "checkpoint \(path)")
             note = "pos_embed resampled from \(pe.shape) to \([1, c.posEmbedLen, c.embedDim]) (bicubic, as timm)"
         }
         try load(model, tensors: tensors, what: "checkpoint \(path)")
         return note
     }
 
-    /// timm's `resample_abs_pos_embed(posemb, new_size=(grid, grid), num_prefix_tokens=prefixTokens,
-    /// interpolation='bicubic', antialias=True)`.
-    package static func resampledPositionEmbedding(_ pe: SafeTensors.Tensor, grid: Int, prefixTokens: Int, dim: Int,
+    /// timm's `resample_abs_pos_embed(posemb, new_size=(grid, width ?? grid), num_prefix_tokens=prefixTokens,
+    /// interpolation='bicubic', antialias=True)` (the old grid square, as timm assumes without `old_size`).
+    package static func resampledPositionEmbedding(_ pe: SafeTensors.Tensor, grid: Int, width: Int? = nil, prefixTokens: Int, dim: Int,
                                                    what: String) throws -> SafeTensors.Tensor {
+        let gw = width ?? grid
         guard pe.shape.count == 3, pe.shape[0] == 1, pe.shape[2] == dim else {
             throw ViTKitError("\(what): pos_embed has shape \(pe.shape), expected [1, tokens, \(dim)]")
         }
@@ -82,8 +83,8 @@ public enum Checkpoint {
             throw ViTKitError("\(what): pos_embed has \(pe.shape[1]) rows; with \(prefixTokens) prefix tokens that is not a square grid")
         }
         let grid2 = FloatResize.resize(Array(pe.values[(prefixTokens * dim)...]), height: old, width: old, channels: dim,
-                                       toHeight: grid, toWidth: grid)
-        return SafeTensors.Tensor(shape: [1, prefixTokens + grid * grid, dim], values: Array(pe.values.prefix(prefixTokens * dim)) + grid2)
+                                       toHeight: grid, toWidth: gw)
+        return SafeTensors.Tensor(shape: [1, prefixTokens + grid * gw, dim], values: Array(pe.values.prefix(prefixTokens * dim)) + grid2)
     }
 
     /// The model's tensors of a file: all of them, or for a training state file all but the optimizer's.
