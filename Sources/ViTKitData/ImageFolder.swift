@@ -33,11 +33,11 @@ public enum ImageFolder {
         public var mean: [Float] = [0.5, 0.5, 0.5]
         /// Per-channel standard deviation to normalise with.
         public var std: [Float] = [0.5, 0.5, 0.5]
-        /// Options for `size`-pixel inputs with the other defaults.
         /// The model's input width when it differs from `size` (then the height); nil: square.
         public var width: Int? = nil
         /// 3 (RGB), or 1: each picture converted to grey as Pillow's `convert("L")` (timm's `input_img_mode='L'`).
         public var channels = 3
+        /// Options for `size`-pixel inputs with the other defaults.
         public init(size: Int) { self.size = size }
     }
 

@@ -11,13 +11,11 @@ import XCTest
 /// forward and every gradient equal torch's; evaluation ignores it; the masks follow timm's linear rule.
 final class DropPathTests: XCTestCase {
     func model() throws -> (VisionTransformer, [String: SafeTensors.Tensor]) {
-        let url = Bundle.module.url(forResource: "timm_drop_path", withExtension: "safetensors", subdirectory: "Fixtures")!
-        let t = try SafeTensors.read(path: url.path).tensors
+        let t = try fixtureTensors("timm_drop_path")
         var c = ViTConfig(name: "dp", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 3, numHeads: 2)
         c.classToken = false; c.globalPool = .avg; c.posEmbed = .learn; c.noEmbedClass = true
         let m = try VisionTransformer(config: c, pool: Pools.two)
-        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
-        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        try loadFixtureParameters(m, t)
         return (m, t)
     }
 
@@ -26,15 +24,7 @@ final class DropPathTests: XCTestCase {
         m.setDropPath(rate: 0.3, capacity: 4)
         XCTAssertEqual(m.dropPath!.rates.map { Float($0) }, [0, 0.15, 0.3])
         m.dropPath!.masks.pointer.update(from: t["masks"]!.values, count: 24)
-        let labels = t["y"]!.values.map { Int32($0) }
-        let loss = try XCTUnwrap(t["x"]?.values).withUnsafeBufferPointer { x in
-            labels.withUnsafeBufferPointer { m.lossAndGradients(images: x.baseAddress!, labels: $0.baseAddress!, batch: 4, smoothing: 0.1) }
-        }
-        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
-        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 20)), t["logits"]!.values, tol: 1e-4, "logits")
-        for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
-        }
+        assertTrainingStepMatches(m, t, batch: 4)
         // evaluation is the plain forward
         let plain = try model().0
         let x = t["x"]!.values
@@ -62,27 +52,17 @@ extension DropPathTests {
     /// timm's `drop_rate` (before the head) and `pos_drop_rate` (after the position embedding) with given masks:
     /// forward and every gradient equal torch's; evaluation ignores them.
     func testElementDropoutsMatchTimm() throws {
-        let url = Bundle.module.url(forResource: "timm_dropout", withExtension: "safetensors", subdirectory: "Fixtures")!
-        let t = try SafeTensors.read(path: url.path).tensors
+        let t = try fixtureTensors("timm_dropout")
         var c = ViTConfig(name: "do", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 2, numHeads: 2)
         c.classToken = true; c.globalPool = .token; c.posEmbed = .learn; c.noEmbedClass = false
         let m = try VisionTransformer(config: c, pool: Pools.two)
-        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
-        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        try loadFixtureParameters(m, t)
         let x = t["x"]!.values
         let plain = Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20))
         m.setDropout(head: 0.25, pos: 0.2, capacity: 4)
         m.dropout!.headMask.pointer.update(from: t["head_mask"]!.values, count: 4 * 32)
         m.dropout!.posMask.pointer.update(from: t["pos_mask"]!.values, count: 4 * 17 * 32)
-        let labels = t["y"]!.values.map { Int32($0) }
-        let loss = x.withUnsafeBufferPointer { xs in
-            labels.withUnsafeBufferPointer { m.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: 4, smoothing: 0.1) }
-        }
-        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
-        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 20)), t["logits"]!.values, tol: 1e-4, "logits")
-        for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
-        }
+        assertTrainingStepMatches(m, t, batch: 4)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: m.forward(images: x, batch: 4), count: 20)), plain, "evaluation: no dropout")
     }
 }
@@ -92,13 +72,11 @@ extension DropPathTests {
     /// (KeyedDropout) are the ones the script computed and fed to timm, and with them the training forward and every
     /// gradient equal torch's; evaluation ignores them.
     func testAttentionAndProjectionDropoutsMatchTimm() throws {
-        let url = Bundle.module.url(forResource: "timm_inner_dropout", withExtension: "safetensors", subdirectory: "Fixtures")!
-        let t = try SafeTensors.read(path: url.path).tensors
+        let t = try fixtureTensors("timm_inner_dropout")
         var c = ViTConfig(name: "inner", imgSize: 16, patchSize: 4, numClasses: 5, embedDim: 32, depth: 2, numHeads: 2)
         c.classToken = true; c.globalPool = .token; c.posEmbed = .learn; c.noEmbedClass = false
         let m = try VisionTransformer(config: c, pool: Pools.two)
-        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
-        try Checkpoint.load(m, tensors: weights, what: "fixture")
+        try loadFixtureParameters(m, t)
         let x = t["x"]!.values, batch = 3
         let plain = Array(UnsafeBufferPointer(start: m.forward(images: x, batch: batch), count: 15))
         m.setInnerDropout(attn: 0.2, proj: 0.15, capacity: batch)
@@ -110,15 +88,7 @@ extension DropPathTests {
         let attn = try XCTUnwrap(st.attn), tt = 2 * 17 * 17
         let mask0 = (0..<(batch * tt)).map { attn.mask(sample: $0 / tt, site: 0, element: $0 % tt) }
         XCTAssertEqual(mask0, t["attn_mask0"]!.values)
-        let labels = t["y"]!.values.map { Int32($0) }
-        let loss = x.withUnsafeBufferPointer { xs in
-            labels.withUnsafeBufferPointer { m.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: batch, smoothing: 0.1) }
-        }
-        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
-        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 15)), t["logits"]!.values, tol: 1e-4, "logits")
-        for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
-        }
+        assertTrainingStepMatches(m, t, batch: batch)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: m.forward(images: x, batch: batch), count: 15)), plain, "evaluation: no dropout")
     }
 

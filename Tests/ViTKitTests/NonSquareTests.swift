@@ -26,17 +26,8 @@ final class NonSquareTests: XCTestCase {
         let t = Self.fixture, c = Self.config()
         XCTAssertEqual([c.gridHeight, c.gridWidth, c.numPatches, c.numTokens], [4, 6, 24, 25])
         let m = try VisionTransformer(config: c, pool: Pools.two)
-        let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
-        try Checkpoint.load(m, tensors: weights, what: "fixture")
-        let labels = t["y"]!.values.map { Int32($0) }
-        let loss = t["x"]!.values.withUnsafeBufferPointer { x in
-            labels.withUnsafeBufferPointer { m.lossAndGradients(images: x.baseAddress!, labels: $0.baseAddress!, batch: 3, smoothing: 0.1) }
-        }
-        XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5)
-        assertClose(Array(UnsafeBufferPointer(start: m.logits, count: 15)), t["logits"]!.values, tol: 1e-4, "logits")
-        for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
-        }
+        try loadFixtureParameters(m, t)
+        assertTrainingStepMatches(m, t, batch: 3)
         XCTAssertEqual(m.inputWidth, 24)
     }
 

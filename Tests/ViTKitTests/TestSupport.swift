@@ -67,3 +67,31 @@ extension XCTestCase {
         return dir
     }
 }
+
+/// A safetensors fixture of Tests/ViTKitTests/Fixtures, by file name without the extension.
+func fixtureTensors(_ name: String) throws -> [String: SafeTensors.Tensor] {
+    let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
+    return try SafeTensors.read(path: url.path).tensors
+}
+
+/// Loads a fixture's `param.<name>` tensors into `model`, every one and no other (timm's state_dict, strict).
+func loadFixtureParameters(_ model: any ImageClassifier, _ t: [String: SafeTensors.Tensor]) throws {
+    let weights = Dictionary(uniqueKeysWithValues: t.filter { $0.key.hasPrefix("param.") }.map { (String($0.key.dropFirst(6)), $0.value) })
+    try Checkpoint.load(model, tensors: weights, what: "fixture")
+}
+
+/// One training step of `model` on the fixture's `x` and `y` (label smoothing 0.1) against torch's: the loss
+/// within 1e-5, the logits within 1e-4 and every gradient within 2e-4 of their scale.
+func assertTrainingStepMatches(_ model: VisionTransformer, _ t: [String: SafeTensors.Tensor], batch: Int,
+                               file: StaticString = #filePath, line: UInt = #line) {
+    let labels = t["y"]!.values.map { Int32($0) }, classes = model.numClasses
+    let loss = t["x"]!.values.withUnsafeBufferPointer { x in
+        labels.withUnsafeBufferPointer { model.lossAndGradients(images: x.baseAddress!, labels: $0.baseAddress!, batch: batch, smoothing: 0.1) }
+    }
+    XCTAssertEqual(loss, t["loss"]!.values[0], accuracy: 1e-5, "loss", file: file, line: line)
+    assertClose(Array(UnsafeBufferPointer(start: model.logits, count: batch * classes)), t["logits"]!.values, tol: 1e-4, "logits",
+                file: file, line: line)
+    for e in model.table.entries {
+        assertClose(Array(model.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)", file: file, line: line)
+    }
+}
