@@ -93,13 +93,13 @@ public final class Optimizer {
                                  nesterov: algorithm != .momentum))
             case .lamb:
                 lambSums.withUnsafeMutableBufferPointer { sums in
-                    let job = LambStep(p: p, g: g, m: mp, v: vp, u: lambU, segments: segments, sums: sums.baseAddress!, lr: lr,
+                    var job = LambStep(p: p, g: g, m: mp, v: vp, u: lambU, segments: segments, sums: sums.baseAddress!, lr: lr,
                                        wd: wd, b1: b1, b2: b2, eps: eps, bc1: bc1, bc2Sqrt: bc2Sqrt)
                     // the global gradient norm (summed in tensor order), then each tensor's update
-                    job.phase = 0; pool.run(job)
+                    pool.run(job)
                     let global = (0..<segments.count).reduce(0.0) { $0 + sums[3 * $1] }.squareRoot()
-                    job.clip = Float(max(1, global))
-                    job.phase = 1; pool.run(job)
+                    job.clip = Float(max(1, global)); job.phase = 1
+                    pool.run(job)
                 }
             }
         }
@@ -107,18 +107,11 @@ public final class Optimizer {
 
     /// timm's Lamb, tensor by tensor (tensor i on thread i mod threads, so the sums do not depend on the thread
     /// count). Phase 0: Σg² per tensor; phase 1: moments, update, its trust ratio, and the step.
-    final class LambStep: ParallelJob {
+    struct LambStep: ParallelJob {
         let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
         let u: UnsafeMutablePointer<Float>, segments: UnsafeBufferPointer<Segment>, sums: UnsafeMutablePointer<Double>
         let lr: Float, wd: Float, b1: Float, b2: Float, eps: Float, bc1: Float, bc2Sqrt: Float
         var phase = 0, clip: Float = 1
-
-        init(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-             u: UnsafeMutablePointer<Float>, segments: UnsafeBufferPointer<Segment>, sums: UnsafeMutablePointer<Double>, lr: Float,
-             wd: Float, b1: Float, b2: Float, eps: Float, bc1: Float, bc2Sqrt: Float) {
-            self.p = p; self.g = g; self.m = m; self.v = v; self.u = u; self.segments = segments; self.sums = sums
-            self.lr = lr; self.wd = wd; self.b1 = b1; self.b2 = b2; self.eps = eps; self.bc1 = bc1; self.bc2Sqrt = bc2Sqrt
-        }
 
         func run(thread th: Int, of threads: Int) {
             for si in stride(from: th, to: segments.count, by: threads) {
