@@ -29,11 +29,13 @@ public final class ViT {
     ///     impulse init needs).
     ///   - initialization: how the weights start: timm's init, PyTorch's (`.skip`), or the paper's `.mimetic`
     ///     and `.impulse` modes.
+    ///   - distillationToken: add a distillation token and head (vit-pytorch's `DistillableViT`, timm's
+    ///     `VisionTransformerDistilled`) for a `DistillWrapper`; predictions average the two heads.
     ///   - seed: the init's random seed (the same seed gives the same weights).
     ///   - threads: the pool the model computes on.
     public init(imageSize: Int, imageWidth: Int? = nil, patchSize: Int, numClasses: Int, dim: Int, depth: Int, heads: Int, mlpDim: Int,
                 channels: Int = 3, pool: Pool = .cls, positionEmbedding: PosEmbedKind = .learn,
-                initialization: InitMode = .timm, seed: UInt64 = 0, threads: ThreadPool = .shared) throws {
+                initialization: InitMode = .timm, distillationToken: Bool = false, seed: UInt64 = 0, threads: ThreadPool = .shared) throws {
         var c = ViTConfig(name: "vit", imgSize: imageSize, patchSize: patchSize, numClasses: numClasses, embedDim: dim,
                           depth: depth, numHeads: heads)
         guard dim > 0, mlpDim > 0 else { throw ViTKitError("dim and mlpDim must be positive, got \(dim) and \(mlpDim)") }
@@ -44,6 +46,7 @@ public final class ViT {
         c.classToken = pool == .cls
         c.globalPool = pool == .cls ? .token : .avg
         c.posEmbed = positionEmbedding
+        c.distilled = distillationToken
         model = try VisionTransformer(config: c, pool: threads)
         var rng = RNG(seed: seed)
         try model.initialize(initialization, options: InitOptions(), rng: &rng)

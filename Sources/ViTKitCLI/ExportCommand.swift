@@ -17,10 +17,18 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Checkpoint to read (.safetensors).") var checkpoint: String
     @Option(help: "File to write (.safetensors).") var output: String
     @OptionGroup var model: ModelOptions
+    @Flag(help: "Write the plain ViT inside a distilled one (vit-pytorch's to_vit()): without dist_token and head_dist.")
+    var dropDistillation = false
 
     func run() throws {
         try runOrExit {
-            let vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.architecture(numClasses: $0) }
+            var vit = try Checkpoint.model(from: checkpoint, pool: ThreadPool(threads: 1)) { try model.architecture(numClasses: $0) }
+            if dropDistillation {
+                guard let distilled = vit as? VisionTransformer, distilled.config.distilled else {
+                    throw ViTKitError("--drop-distillation: \(checkpoint) holds \(vit.name), which has no distillation token")
+                }
+                vit = try distilled.withoutDistillation()
+            }
             try Checkpoint.save(vit, to: output, extra: try PretrainedConfig.recorded(at: checkpoint)?.metadata() ?? [:])
             print("export checkpoint=\(checkpoint) config=\(vit.name) tensors=\(vit.stateDictEntries.count) "
                 + "parameters=\(vit.parameterCount) output=\(output)")

@@ -23,6 +23,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "ViT: position embedding: sincos (fixed) or learn.") var posEmbed: PosEmbedKind?
     @Option(help: "ViT: position embedding skips prefix tokens: true or false.") var noEmbedClass: Bool?
     @Option(help: "ViT: LayerNorm after pooling instead of before: true or false (default: true for avg).") var fcNorm: Bool?
+    @Option(help: "ViT: add a distillation token and head (timm's VisionTransformerDistilled, DeiT): true or false. Default: the config's (true for deit_*_distilled_*); --distill-teacher turns it on.")
+    var distilled: Bool?
     @Option(help: "ConvMixer: depthwise kernel size (odd).") var kernelSize: Int?
     @Option(help: ArgumentHelp("ConvMixer: depthwise filter init: \(SpatialInit.validForms).", valueName: "init"))
     var spatialInit: String?
@@ -46,20 +48,20 @@ struct ModelOptions: ParsableArguments {
         return c
     }
 
-    /// The options as timm-style overrides of the named model.
-    func overrides() throws -> ModelOverrides {
+    /// The options as timm-style overrides of the named model (`distilled`, when given, in place of --distilled's).
+    func overrides(distilled forced: Bool? = nil) throws -> ModelOverrides {
         var o = ModelOverrides()
         o.inChans = inChans; o.imgSize = imgSize.first; o.imgWidth = imgSize.count > 1 ? imgSize[1] : nil; o.patchSize = patchSize; o.embedDim = embedDim; o.depth = depth
         o.numHeads = numHeads; o.mlpRatio = mlpRatio; o.classToken = classToken; o.regTokens = regTokens
-        o.globalPool = globalPool; o.posEmbed = posEmbed; o.noEmbedClass = noEmbedClass; o.fcNorm = fcNorm
+        o.globalPool = globalPool; o.posEmbed = posEmbed; o.noEmbedClass = noEmbedClass; o.fcNorm = fcNorm; o.distilled = forced ?? distilled
         o.kernelSize = kernelSize; o.spatialInit = try spatialInit.map { try SpatialInit(parsing: $0) }
         o.freezeSpatial = freezeSpatial; o.spatialHeads = spatialHeads
         return o
     }
 
     /// The resolved architecture (a ViT or a ConvMixer) for `numClasses` outputs, with `seed` choosing shared filters.
-    func architecture(numClasses: Int, seed: UInt64 = 0) throws -> ModelConfig {
-        try ModelConfig.named(config, numClasses: numClasses, overrides: try overrides(), seed: seed)
+    func architecture(numClasses: Int, seed: UInt64 = 0, distilled: Bool? = nil) throws -> ModelConfig {
+        try ModelConfig.named(config, numClasses: numClasses, overrides: try overrides(distilled: distilled), seed: seed)
     }
 }
 

@@ -111,6 +111,27 @@ struct TrainCommand: ParsableCommand {
         + "embedding resampled to the grid, head kept at its init for another class count) or a .safetensors state_dict.",
         valueName: "file"))
     var pretrained: String? = nil
+    @Option(name: [.customLong("distill-teacher"), .customLong("teacher-path")],
+            help: ArgumentHelp("Distil from this teacher (DeiT): a ViTKit or timm ConvMixer or ViT checkpoint (.safetensors) taking the same "
+                + "pictures and classes; it runs in eval mode on each training batch. The student gets a distillation token and head "
+                + "(--distilled true).", valueName: "file"))
+    var distillTeacher: String?
+    @Option(help: "The teacher's named model, for a file that records no architecture (a timm state_dict); it takes the student's image size and channels.")
+    var teacherModel: String?
+    @Option(name: [.customLong("distill-type"), .customLong("distillation-type")],
+            help: "DeiT's distillation: none, soft (KL to the teacher at temperature tau) or hard (cross-entropy to its top class). Default: soft with a teacher, else none.")
+    var distillType: String?
+    @Option(name: [.customLong("distill-alpha"), .customLong("distillation-alpha")], help: "Weight of the distillation loss: (1 − alpha)·base + alpha·distill.")
+    var distillAlpha = 0.5
+    @Option(name: [.customLong("distill-tau"), .customLong("distillation-tau")], help: "Temperature of the soft distillation loss.")
+    var distillTau = 1.0
+    @Option(name: [.customLong("distill-reduction"), .customLong("distillation-reduction")], help: "Soft loss averaging: numel (DeiT's: the KL sum over batch × classes) or batchmean (vit-pytorch's DistillWrapper: over the batch).")
+    var distillReduction = "numel"
+
+    /// The distillation the options ask for.
+    var distillKind: DistillationLoss.Kind {
+        DistillationLoss.Kind(rawValue: (distillType ?? (distillTeacher == nil ? "none" : "soft")).lowercased()) ?? .none
+    }
 
     func validate() throws {
         func check(_ ok: Bool, _ msg: @autoclosure () -> String) throws { if !ok { throw ValidationError(msg()) } }
@@ -162,6 +183,15 @@ struct TrainCommand: ParsableCommand {
         try check(workers >= 0, "--workers must be 0 or more, got \(workers)")
         do { _ = try options.trainTransform(mean: [0.5, 0.5, 0.5]) } catch let e as ViTKitError { throw ValidationError(e.description) }
         try check(evalEvery >= 1, "--eval-every must be at least 1, got \(evalEvery)")
+        try check(DistillationLoss.Kind(rawValue: (distillType ?? "none").lowercased()) != nil, "--distill-type '\(distillType ?? "")': expected none, soft or hard")
+        try check(DistillationLoss.Reduction(rawValue: distillReduction) != nil, "--distill-reduction '\(distillReduction)': expected numel or batchmean")
+        try check(distillKind == .none || distillTeacher != nil, "--distill-type \(distillKind.rawValue) needs a teacher: --distill-teacher FILE")
+        try check((0...1).contains(distillAlpha), "--distill-alpha must be in [0, 1], got \(distillAlpha)")
+        try check(distillTau > 0 && distillTau.isFinite, "--distill-tau must be positive, got \(distillTau)")
+        try check(distillKind == .none || model.distilled != false,
+                  "--distill-type \(distillKind.rawValue) trains the student's distillation head: it excludes --distilled false")
+        try check(distillKind == .none || !model.isConvMixer, "distillation trains a ViT student's distillation token; \(model.config) is a ConvMixer")
+        try check(teacherModel == nil || distillTeacher != nil, "--teacher-model names the architecture of --distill-teacher's file: give that too")
         try check(resume != nil || !noResumeOpt, "--no-resume-opt needs --resume")
         try check(resume == nil || pretrained == nil, "--pretrained and --resume exclude each other: a resumed run has its weights")
         do { _ = try model.architecture(numClasses: 10) } catch let e as ViTKitError { throw ValidationError(e.description) }
@@ -193,6 +223,8 @@ struct TrainCommand: ParsableCommand {
         o.dropPath = dropPath; o.drop = drop; o.posDrop = posDrop; o.attnDrop = attnDrop; o.projDrop = projDrop; o.modelEMA = modelEma; o.modelEMADecay = modelEmaDecay; o.modelEMAWarmup = modelEmaWarmup
         if optBetas.count == 2 { o.beta1 = optBetas[0]; o.beta2 = optBetas[1] }
         o.gradAccumSteps = gradAccumSteps; o.syncBN = syncBn; o.distBN = DistributedBatchNorm(rawValue: distBn) ?? .none
+        o.distillation = DistillationLoss(kind: distillKind, alpha: distillAlpha, tau: distillTau,
+                                          reduction: DistillationLoss.Reduction(rawValue: distillReduction) ?? .numel)
         return o
     }
 
@@ -224,7 +256,7 @@ struct TrainCommand: ParsableCommand {
             if let numClasses, numClasses != train.numClasses {
                 throw ViTKitError("--num-classes \(numClasses), but the training data \(train.name) has \(train.numClasses) classes (the head follows the data)")
             }
-            let config = try model.architecture(numClasses: train.numClasses, seed: seed)
+            let config = try model.architecture(numClasses: train.numClasses, seed: seed, distilled: distillKind == .none ? nil : true)
             try train.checkFits(config, role: "training")  // before the init, which can take a while
             // the weights a run starts from must fit the data too: say so before any work, as for the options
             if let from = resume.map(Trainer.trainingStatePath(for:)) ?? pretrained.flatMap({ $0.lowercased().hasSuffix(".npz") ? nil : $0 }),
@@ -234,10 +266,16 @@ struct TrainCommand: ParsableCommand {
                 try test.checkFits(recorded, role: "evaluation", size: resume != nil)
             }
             let pool = ThreadPool(threads: threadOptions.threads)
+            let teacher = try distillTeacher.map { try loadTeacher($0, student: config, pool: pool) }
             let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
             let trainer = Trainer(model: net, options: options, communicator: world)
             trainer.configuration = runConfiguration(model: config, processes: world.size)
+            if let teacher, let path = distillTeacher {
+                try trainer.distill(from: teacher)
+                print("# distilling from \(path): \(teacher.name), \(teacher.parameterCount) parameters, in eval mode; "
+                    + "distill-type \(distillKind.rawValue) alpha \(distillAlpha)" + (distillKind == .soft ? " tau \(distillTau) (\(distillReduction))" : ""))
+            }
             if let resume {
                 let path = Trainer.trainingStatePath(for: resume)
                 let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
@@ -283,6 +321,23 @@ struct TrainCommand: ParsableCommand {
         return trainImages
     }
 
+    /// The teacher in `path`, built from its recorded architecture or (a timm file) `--teacher-model` at the
+    /// student's image size and channels; any failure is an error naming the file.
+    func loadTeacher(_ path: String, student: ModelConfig, pool: ThreadPool) throws -> any ImageClassifier {
+        do {
+            return try Checkpoint.model(from: path, pool: pool) { classes in
+                guard let teacherModel else {
+                    throw ViTKitError("it records no ViTKit architecture (a timm state_dict?): name its model with --teacher-model")
+                }
+                var o = ModelOverrides()
+                o.imgSize = student.imgSize; o.imgWidth = student.inputWidth; o.inChans = student.inChans
+                return try ModelConfig.named(teacherModel, numClasses: classes, overrides: o)
+            }
+        } catch {
+            throw ViTKitError("--distill-teacher \(path): \(error)")
+        }
+    }
+
     /// Every setting of the run (the model's options, the recipe, the data, the init, threads and folders), so
     /// that `vitkit train -c args.yaml` and the seed reproduce it.
     func runConfiguration(model architecture: ModelConfig, processes: Int = 1) -> RunConfiguration {
@@ -293,6 +348,7 @@ struct TrainCommand: ParsableCommand {
             "skip_bad_images": "\(data.skipBadImages)", "mean": "\(data.mean)", "std": "\(data.std)",
             "coarse_labels": "\(data.coarseLabels)", "threads": "\(threadOptions.threads)", "world_size": "\(processes)",
             "output": output, "resume": resume ?? "", "no_resume_opt": "\(noResumeOpt)", "pretrained": pretrained ?? "",
+            "distill_teacher": distillTeacher ?? "", "teacher_model": teacherModel ?? "",
         ]
         other.merge(initArguments.metadata) { $1 }
         return RunConfiguration(model: architecture, options: options, other: other)

@@ -23,6 +23,8 @@ package final class Activations {
     let finalNorm: AlignedBuffer, finalMean: AlignedBuffer, finalRstd: AlignedBuffer
     let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
     let logits: AlignedBuffer, dLogits: AlignedBuffer
+    /// A distilled model's two heads' logits [2B × classes] (head, then head_dist) and their gradients.
+    let headLogits: AlignedBuffer, dHeadLogits: AlignedBuffer
     let dResid: AlignedBuffer, dTmp: AlignedBuffer
     /// A residual branch's gradient after its drop-path mask [B·T × D].
     let dBranch: AlignedBuffer
@@ -59,13 +61,17 @@ package final class Activations {
         finalNorm = AlignedBuffer(count: needFinal ? rows * d : 0)
         finalMean = AlignedBuffer(count: needFinal ? rows : 0)
         finalRstd = AlignedBuffer(count: needFinal ? rows : 0)
-        pooled = AlignedBuffer(count: b * d); fcNormOut = AlignedBuffer(count: b * d)
-        fcMean = AlignedBuffer(count: b); fcRstd = AlignedBuffer(count: b)
-        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
+        // a distilled model pools two rows per image: the head's input and the distillation token
+        let heads = c.distilled ? 2 : 1
+        pooled = AlignedBuffer(count: heads * b * d); fcNormOut = AlignedBuffer(count: heads * b * d)
+        fcMean = AlignedBuffer(count: heads * b); fcRstd = AlignedBuffer(count: heads * b)
+        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: heads * b * c.numClasses)
+        headLogits = AlignedBuffer(count: c.distilled ? 2 * b * c.numClasses : 0)
+        dHeadLogits = AlignedBuffer(count: c.distilled ? 2 * b * c.numClasses : 0)
         dResid = AlignedBuffer(count: rows * d); dTmp = AlignedBuffer(count: rows * d)
         dBranch = AlignedBuffer(count: c.depth > 0 ? rows * d : 0)
         sharedGrad = AlignedBuffer(count: rows * max(hiddenDim, 3 * d))
-        dPooled = AlignedBuffer(count: b * d); dPooledNorm = AlignedBuffer(count: b * d)
+        dPooled = AlignedBuffer(count: heads * b * d); dPooledNorm = AlignedBuffer(count: heads * b * d)
         threadScratch = AlignedBuffer(count: threads * max(Attention.scratchPerThread(tokens: tokens), 2 * d))
         var base = saved.pointer
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }

@@ -47,14 +47,14 @@ extension VisionTransformer {
 
     /// timm's default init, or (`timm: false`) PyTorch's defaults: U(±1/√fan_in) for Linear/conv weights and
     /// biases, LayerNorm 1/0. Either way class/register tokens get normal(1e-6) each (timm PR #2229) and a learned
-    /// pos_embed trunc-normal(.02); the patch conv keeps PyTorch's default under timm's init too.
+    /// pos_embed and a dist_token trunc-normal(.02); the patch conv keeps PyTorch's default under timm's init too.
     func initializeDefaults(timm: Bool, rng: inout RNG) {
         for e in table.entries {
             let v = UnsafeMutableBufferPointer(start: params.pointer + e.offset, count: e.count)
             let name = e.name
             if name == "cls_token" || name == "reg_token" {
                 for i in v.indices { v[i] = 1e-6 * rng.normal() }
-            } else if name == "pos_embed" {
+            } else if name == "pos_embed" || name == "dist_token" {  // timm's deit.py: dist_token trunc-normal(.02)
                 for i in v.indices { v[i] = rng.truncatedNormal(std: 0.02) }
             } else if name.contains("norm") {
                 v.update(repeating: name.hasSuffix(".weight") ? 1 : 0)
@@ -111,7 +111,8 @@ extension VisionTransformer {
             throw ViTKitError("init impulse\(kernel) needs the fixed sin-cos position embedding (its pseudo input), "
                 + "but pos embed is '\(c.posEmbed.rawValue)': use --pos-embed sincos")
         }
-        if c.numPrefixTokens > 0 {
+        // a distillation token may join (its head reads it; the kernels are fitted on the patch grid alone)
+        if c.numPrefixTokens > (c.distilled ? 1 : 0) {
             throw ViTKitError("init impulse\(kernel) works on patch tokens only (the reference's README: class_token=False, "
                 + "global pool avg), but the model has \(c.numPrefixTokens) class/register token(s)")
         }

@@ -14,6 +14,8 @@ public struct ModelOverrides: Sendable, Equatable {
     public var numHeads: Int?, mlpRatio: Double?, classToken: Bool?, regTokens: Int?, globalPool: GlobalPool?
     /// ViT only: position embedding, whether it leaves out the prefix tokens, the head's norm.
     public var posEmbed: PosEmbedKind?, noEmbedClass: Bool?, fcNorm: Bool?
+    /// ViT only: a distillation token and head (timm's `VisionTransformerDistilled`).
+    public var distilled: Bool?
     // ConvMixer
     /// ConvMixer only: filter width, spatial init, frozen filters, distinct filters.
     public var kernelSize: Int?, spatialInit: SpatialInit?, freezeSpatial: Bool?, spatialHeads: Int?
@@ -25,7 +27,7 @@ public struct ModelOverrides: Sendable, Equatable {
     var vitOnly: [String] {
         [("--num-heads", numHeads != nil), ("--mlp-ratio", mlpRatio != nil), ("--class-token", classToken != nil),
          ("--reg-tokens", regTokens != nil), ("--global-pool", globalPool != nil), ("--pos-embed", posEmbed != nil),
-         ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil),
+         ("--no-embed-class", noEmbedClass != nil), ("--fc-norm", fcNorm != nil), ("--distilled", distilled != nil),
          ("--img-size H W (non-square)", imgWidth != nil && imgWidth != imgSize)].filter(\.1).map(\.0)
     }
     var convMixerOnly: [String] {
@@ -78,6 +80,7 @@ extension ModelConfig {
         if let v = o.posEmbed { c.posEmbed = v }
         if let v = o.noEmbedClass { c.noEmbedClass = v }
         if let v = o.fcNorm { c.fcNorm = v }
+        if let v = o.distilled { c.distilled = v }
         try c.validate()
         return .vit(c)
     }
@@ -100,6 +103,7 @@ extension ModelConfig {
                      "class_token": "\(c.classToken)", "reg_tokens": "\(c.regTokens)", "global_pool": c.globalPool.rawValue,
                      "no_embed_class": "\(c.noEmbedClass)", "pos_embed": c.posEmbed.rawValue, "norm_eps": "\(c.normEps)"]
             if let fc = c.fcNorm { a["fc_norm"] = "\(fc)" }
+            if c.distilled { a["distilled"] = "true" }
             return a
         }
     }

@@ -47,6 +47,11 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var classToken = false
     /// Register tokens after the class token.
     public var regTokens = 0
+    /// A distillation token and its own head, as timm's `VisionTransformerDistilled` (DeiT): tokens
+    /// [cls, dist, patches] with the class token, [dist, patches] without one (the paper's average-pooled model:
+    /// a prefix token left out of the average). The head reads the pooled features and `head_dist` the
+    /// distillation token (through `norm`, or `fc_norm` with average pooling); evaluation averages the two.
+    public var distilled = false
     /// What the head reads: the class token or the mean of the patch tokens.
     public var globalPool = GlobalPool.avg
     /// Position embedding skips the prefix (class/register) tokens: added before they are concatenated.
@@ -79,8 +84,10 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var gridSize: Int { gridHeight }
     /// Patches per image.
     public var numPatches: Int { gridHeight * gridWidth }
-    /// Class and register tokens.
-    public var numPrefixTokens: Int { (classToken ? 1 : 0) + regTokens }
+    /// Class, distillation and register tokens.
+    public var numPrefixTokens: Int { (classToken ? 1 : 0) + (distilled ? 1 : 0) + regTokens }
+    /// The distillation token's place in the sequence (right after the class token), when the model has one.
+    public var distTokenIndex: Int? { distilled ? (classToken ? 1 : 0) : nil }
     /// Tokens per image: prefix and patches.
     public var numTokens: Int { numPatches + numPrefixTokens }
     /// The MLP's hidden width.
@@ -102,7 +109,21 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         "vit_base_patch16_224": ViTConfig(name: "vit_base_patch16_224", imgSize: 224, patchSize: 16,
                                           numClasses: 1000, embedDim: 768, depth: 12, numHeads: 12),
         "small": ViTConfig(name: "small", imgSize: 32, patchSize: 4, embedDim: 192, depth: 6, numHeads: 3),
+        "deit_tiny_patch16_224": .deit("deit_tiny_patch16_224", embedDim: 192, numHeads: 3, distilled: false),
+        "deit_small_patch16_224": .deit("deit_small_patch16_224", embedDim: 384, numHeads: 6, distilled: false),
+        "deit_base_patch16_224": .deit("deit_base_patch16_224", embedDim: 768, numHeads: 12, distilled: false),
+        "deit_tiny_distilled_patch16_224": .deit("deit_tiny_distilled_patch16_224", embedDim: 192, numHeads: 3, distilled: true),
+        "deit_small_distilled_patch16_224": .deit("deit_small_distilled_patch16_224", embedDim: 384, numHeads: 6, distilled: true),
+        "deit_base_distilled_patch16_224": .deit("deit_base_distilled_patch16_224", embedDim: 768, numHeads: 12, distilled: true),
     ]
+
+    /// timm's DeiT (`timm/models/deit.py`): 224 pixels, patch 16, depth 12, class token read by the head, learned
+    /// position embedding over every token, `norm` before pooling, 1000 classes.
+    static func deit(_ name: String, embedDim: Int, numHeads: Int, distilled: Bool) -> ViTConfig {
+        var c = ViTConfig(name: name, imgSize: 224, patchSize: 16, numClasses: 1000, embedDim: embedDim, depth: 12, numHeads: numHeads)
+        c.classToken = true; c.globalPool = .token; c.noEmbedClass = false; c.posEmbed = .learn; c.distilled = distilled
+        return c
+    }
 
     /// Looks up a named configuration.
     public static func named(_ name: String) throws -> ViTConfig {
@@ -131,6 +152,9 @@ public struct ViTConfig: Sendable, Equatable, Codable {
             throw ViTKitError("embed dim \(embedDim) is not divisible by num heads \(numHeads)")
         }
         if regTokens < 0 { throw ViTKitError("reg tokens must be 0 or more, got \(regTokens)") }
+        if distilled && regTokens > 0 {
+            throw ViTKitError("a distilled ViT (timm's VisionTransformerDistilled) has no register tokens, got \(regTokens)")
+        }
         if mlpRatio <= 0 || mlpHidden < 1 { throw ViTKitError("mlp ratio must be positive, got \(mlpRatio)") }
         if globalPool == .token && !classToken {
             throw ViTKitError("global pool 'token' needs a class token (use --class-token or --global-pool avg)")
@@ -142,5 +166,26 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         if posEmbed == .sincos && embedDim % 4 != 0 {
             throw ViTKitError("the sin-cos position embedding needs embed dim divisible by 4, got \(embedDim)")
         }
+    }
+}
+
+extension ViTConfig {
+    /// Reads a config as `Codable` would, with each setting a checkpoint may predate (written before it existed)
+    /// taking its default.
+    public init(from decoder: any Decoder) throws {
+        let k = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try k.decode(String.self, forKey: .name), imgSize: try k.decode(Int.self, forKey: .imgSize),
+                  patchSize: try k.decode(Int.self, forKey: .patchSize), numClasses: try k.decode(Int.self, forKey: .numClasses),
+                  embedDim: try k.decode(Int.self, forKey: .embedDim), depth: try k.decode(Int.self, forKey: .depth),
+                  numHeads: try k.decode(Int.self, forKey: .numHeads))
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try k.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        imgWidth = try k.decodeIfPresent(Int.self, forKey: .imgWidth)
+        fcNorm = try k.decodeIfPresent(Bool.self, forKey: .fcNorm)
+        try read(.inChans, &inChans); try read(.mlpRatio, &mlpRatio); try read(.qkvBias, &qkvBias)
+        try read(.classToken, &classToken); try read(.regTokens, &regTokens); try read(.distilled, &distilled)
+        try read(.globalPool, &globalPool); try read(.noEmbedClass, &noEmbedClass); try read(.posEmbed, &posEmbed)
+        try read(.normEps, &normEps)
     }
 }

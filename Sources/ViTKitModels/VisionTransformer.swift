@@ -12,6 +12,8 @@ import ViTKitNN
 ///   per block: x += proj(attn(LN1(x)));  x += fc2(GELU(fc1(LN2(x))))
 ///   pooled = avg over patch tokens, or token 0;  LN as `norm` (before pooling) or `fc_norm` (after)
 ///   logits = pooled Whᵀ + bh                           [B × C]
+/// Distilled (timm's `VisionTransformerDistilled`): a `dist_token` joins the prefix, `head_dist` reads it (through
+/// the same LN), and logits = (head + head_dist) / 2, or in distilled training both [2B × C].
 public final class VisionTransformer: ImageClassifier {
     /// The architecture.
     public let config: ViTConfig
@@ -38,6 +40,12 @@ public final class VisionTransformer: ImageClassifier {
     package var innerDropout: InnerDropoutState?
     /// The inner dropouts the last forward applied (what backward must follow).
     var lastInner: (attn: KeyedDropout?, proj: KeyedDropout?) = (nil, nil)
+    /// A distilled model in training returns both heads' logits, [2B × C]: the head's rows, then head_dist's
+    /// (timm's `set_distilled_training`); off, it returns their mean, as at evaluation. No effect without a
+    /// distillation token.
+    public var distilledTraining = false
+    /// Whether the last forward returned both heads' logits (what backward takes).
+    var lastForwardSplit = false
 
     struct Block {
         var norm1w = 0, norm1b = 0, qkvw = 0, projw = 0, projb = 0
@@ -46,12 +54,14 @@ public final class VisionTransformer: ImageClassifier {
         var norm2w = 0, norm2b = 0, fc1w = 0, fc1b = 0, fc2w = 0, fc2b = 0
     }
     /// Offsets into `params`; nil where the config has no such tensor.
-    var clsToken: Int?, regToken: Int?, posEmbed: Int?
+    var clsToken: Int?, distToken: Int?, regToken: Int?, posEmbed: Int?
     var patchW = 0, patchB = 0
     var blocks: [Block] = []
     /// The final LayerNorm: `norm` before pooling, or `fc_norm` after it (exactly one of them is there).
     var norm: (w: Int, b: Int)?, fcNorm: (w: Int, b: Int)?
     var headW = 0, headB = 0
+    /// A distilled model's `head_dist`.
+    var headDist: (w: Int, b: Int)?
 
     package var acts: Activations?
 
@@ -64,6 +74,7 @@ public final class VisionTransformer: ImageClassifier {
         var t = ParameterTable()
         // timm's VisionTransformer.no_weight_decay() (1.0.31): pos_embed, cls_token, reg_token, dist_token
         if c.classToken { clsToken = t.add("cls_token", [1, 1, d], noWeightDecay: true) }
+        if c.distilled { distToken = t.add("dist_token", [1, 1, d], noWeightDecay: true) }
         if c.regTokens > 0 { regToken = t.add("reg_token", [1, c.regTokens, d], noWeightDecay: true) }
         if c.posEmbed == .learn { posEmbed = t.add("pos_embed", [1, c.posEmbedLen, d], noWeightDecay: true) }
         patchW = t.add("patch_embed.proj.weight", [d, c.inChans, c.patchSize, c.patchSize])
@@ -86,6 +97,7 @@ public final class VisionTransformer: ImageClassifier {
             norm = (t.add("norm.weight", [d]), t.add("norm.bias", [d]))
         }
         headW = t.add("head.weight", [c.numClasses, d]); headB = t.add("head.bias", [c.numClasses])
+        if c.distilled { headDist = (t.add("head_dist.weight", [c.numClasses, d]), t.add("head_dist.bias", [c.numClasses])) }
         table = t
         params = AlignedBuffer(count: t.count)
         grads = AlignedBuffer(count: t.count)
@@ -156,7 +168,7 @@ public final class VisionTransformer: ImageClassifier {
                        rows: batch * n, inF: kp, outF: d)
         let pe: UnsafePointer<Float>? = posEmbed.map { UnsafePointer(p + $0) } ?? fixedPosEmbed.map { UnsafePointer($0.pointer) }
         TokenEmbed.forward(x0: x0, patches: patchOut, cls: clsToken.map { UnsafePointer(p + $0) },
-                           reg: regToken.map { UnsafePointer(p + $0) }, regTokens: c.regTokens, pe: pe,
+                           dist: distToken.map { UnsafePointer(p + $0) }, reg: regToken.map { UnsafePointer(p + $0) }, regTokens: c.regTokens, pe: pe,
                            peCoversPrefix: !c.noEmbedClass, batch: batch, patchCount: n, dim: d)
         if let dropout, dropout.posRate > 0 { Kernels.multiply(pool, x0, dropout.posMask.pointer, rows * d) }
 
@@ -195,21 +207,35 @@ public final class VisionTransformer: ImageClassifier {
                               inp: feats, w: p + norm.w, b: p + norm.b, rows: rows, dim: d, eps: c.normEps)
             feats = a.finalNorm.pointer
         }
-        let pooled = a.pooled.pointer
-        TokenPool.forward(out: pooled, x: feats, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d)
+        // rows of head input per image: the pooled features, then (distilled) the distillation token
+        let pooled = a.pooled.pointer, heads = headDist == nil ? 1 : 2
+        TokenPool.forward(out: pooled, x: feats, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d,
+                          distToken: c.distTokenIndex)
         var headIn = pooled
         if let fcNorm {
             LayerNorm.forward(pool, out: a.fcNormOut.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
-                              inp: pooled, w: p + fcNorm.w, b: p + fcNorm.b, rows: batch, dim: d, eps: c.normEps)
+                              inp: pooled, w: p + fcNorm.w, b: p + fcNorm.b, rows: heads * batch, dim: d, eps: c.normEps)
             headIn = a.fcNormOut.pointer
         }
         if let dropout, dropout.headRate > 0 {
-            dropout.headInput.pointer.update(from: headIn, count: batch * d)
-            Kernels.multiply(pool, dropout.headInput.pointer, dropout.headMask.pointer, batch * d)
+            dropout.headInput.pointer.update(from: headIn, count: heads * batch * d)
+            for h in 0..<heads {
+                Kernels.multiply(pool, dropout.headInput.pointer + h * batch * d, dropout.headMask.pointer + h * dropout.capacity * d, batch * d)
+            }
             headIn = dropout.headInput.pointer
         }
-        Linear.forward(pool, out: a.logits.pointer, inp: headIn, w: p + headW, b: p + headB,
+        lastForwardSplit = false
+        guard let headDist else {
+            Linear.forward(pool, out: a.logits.pointer, inp: headIn, w: p + headW, b: p + headB,
+                           rows: batch, inF: d, outF: c.numClasses)
+            return a.logits.pointer
+        }
+        let out = a.headLogits.pointer, bc = batch * c.numClasses
+        Linear.forward(pool, out: out, inp: headIn, w: p + headW, b: p + headB, rows: batch, inF: d, outF: c.numClasses)
+        Linear.forward(pool, out: out + bc, inp: headIn + batch * d, w: p + headDist.w, b: p + headDist.b,
                        rows: batch, inF: d, outF: c.numClasses)
+        if training && distilledTraining { lastForwardSplit = true; return out }
+        for i in 0..<bc { a.logits.pointer[i] = (out[i] + out[bc + i]) * 0.5 }
         return a.logits.pointer
     }
 
@@ -226,21 +252,40 @@ public final class VisionTransformer: ImageClassifier {
         // head
         let dropout = lastForwardDropout ? self.dropout : nil, headDropped = (dropout?.headRate ?? 0) > 0
         let headIn = headDropped ? dropout!.headInput.pointer : fcNorm != nil ? a.fcNormOut.pointer : a.pooled.pointer
-        let dHeadIn = a.dPooledNorm.pointer
-        Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dlogits, inp: headIn, w: p + headW,
-                        rows: batch, inF: d, outF: c.numClasses)
-        if headDropped { Kernels.multiply(pool, dHeadIn, dropout!.headMask.pointer, batch * d) }
+        let dHeadIn = a.dPooledNorm.pointer, heads = headDist == nil ? 1 : 2
+        if let headDist {
+            // both heads' gradients: as given (distilled training), or half the mean's each
+            let bc = batch * c.numClasses, dOut = a.dHeadLogits.pointer
+            if lastForwardSplit {
+                dOut.update(from: dlogits, count: 2 * bc)
+            } else {
+                for i in 0..<bc { dOut[i] = dlogits[i] * 0.5; dOut[bc + i] = dlogits[i] * 0.5 }
+            }
+            Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dOut, inp: headIn, w: p + headW,
+                            rows: batch, inF: d, outF: c.numClasses)
+            Linear.backward(pool, dinp: dHeadIn + batch * d, dw: g + headDist.w, db: g + headDist.b, dout: dOut + bc,
+                            inp: headIn + batch * d, w: p + headDist.w, rows: batch, inF: d, outF: c.numClasses)
+        } else {
+            Linear.backward(pool, dinp: dHeadIn, dw: g + headW, db: g + headB, dout: dlogits, inp: headIn, w: p + headW,
+                            rows: batch, inF: d, outF: c.numClasses)
+        }
+        if headDropped {
+            for h in 0..<heads {
+                Kernels.multiply(pool, dHeadIn + h * batch * d, dropout!.headMask.pointer + h * dropout!.capacity * d, batch * d)
+            }
+        }
         var dPooled = dHeadIn
         if let fcNorm {
             LayerNorm.backward(pool, dinp: a.dPooled.pointer, accumulate: false, dw: g + fcNorm.w, db: g + fcNorm.b,
                                dout: dHeadIn, inp: a.pooled.pointer, mean: a.fcMean.pointer, rstd: a.fcRstd.pointer,
-                               w: p + fcNorm.w, rows: batch, dim: d, partials: scratch)
+                               w: p + fcNorm.w, rows: heads * batch, dim: d, partials: scratch)
             dPooled = a.dPooled.pointer
         }
         // d(features) [B·T × D]: the pooled rows' gradient spread back over the tokens
         let dres = a.dResid.pointer
         let dFeats = norm != nil ? a.dTmp.pointer : dres
-        TokenPool.backward(dx: dFeats, dout: dPooled, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d)
+        TokenPool.backward(dx: dFeats, dout: dPooled, firstToken: c.globalPool == .token, batch: batch, tokens: tk, prefix: pre, dim: d,
+                           distToken: c.distTokenIndex)
         if let norm {
             LayerNorm.backward(pool, dinp: dres, accumulate: false, dw: g + norm.w, db: g + norm.b, dout: dFeats,
                                inp: a.resid(c.depth), mean: a.finalMean.pointer, rstd: a.finalRstd.pointer,
@@ -292,7 +337,7 @@ public final class VisionTransformer: ImageClassifier {
         // embeddings: dres holds dL/dx0 (after the position dropout, when there is one)
         if let dropout, dropout.posRate > 0 { Kernels.multiply(pool, dres, dropout.posMask.pointer, rows * d) }
         let dPatch = pre > 0 ? a.patchOut.pointer : dres
-        TokenEmbed.backward(dPatches: dPatch, dCls: clsToken.map { g + $0 }, dReg: regToken.map { g + $0 }, regTokens: c.regTokens,
+        TokenEmbed.backward(dPatches: dPatch, dCls: clsToken.map { g + $0 }, dDist: distToken.map { g + $0 }, dReg: regToken.map { g + $0 }, regTokens: c.regTokens,
                             dPe: posEmbed.map { g + $0 }, peCoversPrefix: !c.noEmbedClass, dx0: dres, batch: batch, patchCount: n, dim: d)
         Linear.backward(pool, dinp: nil, dw: g + patchW, db: g + patchB, dout: dPatch, inp: a.cols.pointer,
                         w: p + patchW, rows: batch * n, inF: kp, outF: d)
@@ -335,7 +380,8 @@ public final class VisionTransformer: ImageClassifier {
     }
 
     /// timm's element dropouts: rates, and the masks of the next training forward (0 or 1/(1 − rate) each):
-    /// before the head [capacity × D], after the position embedding [capacity × T × D].
+    /// before the head [capacity × D] (distilled: then head_dist's, [2·capacity × D]), after the position embedding
+    /// [capacity × T × D].
     package struct DropoutState {
         package let headRate: Double, posRate: Double, capacity: Int
         package let headMask: AlignedBuffer, posMask: AlignedBuffer
@@ -346,15 +392,15 @@ public final class VisionTransformer: ImageClassifier {
     /// Turns timm's `drop_rate` (head) and `pos_drop_rate` on for batches of up to `capacity` (both 0: off).
     package func setDropout(head: Double, pos: Double, capacity: Int) {
         guard head > 0 || pos > 0 else { dropout = nil; return }
-        let d = config.embedDim
+        let d = config.embedDim, heads = config.distilled ? 2 : 1
         dropout = DropoutState(headRate: head, posRate: pos, capacity: capacity,
-                               headMask: AlignedBuffer(count: head > 0 ? capacity * d : 0),
+                               headMask: AlignedBuffer(count: head > 0 ? heads * capacity * d : 0),
                                posMask: AlignedBuffer(count: pos > 0 ? capacity * config.numTokens * d : 0),
-                               headInput: AlignedBuffer(count: head > 0 ? capacity * d : 0))
+                               headInput: AlignedBuffer(count: head > 0 ? heads * capacity * d : 0))
     }
 
     /// Draws the dropout masks of sample j from its own stream, keyed by (seed, epoch, `firstPosition` + j): the
-    /// head's D values, then the position dropout's T·D.
+    /// head's D values, then the position dropout's T·D, then (distilled) head_dist's D.
     package func drawDropoutMasks(seed: UInt64, epoch: Int, firstPosition: Int, batch: Int) {
         guard let dr = dropout else { return }
         let d = config.embedDim, td = config.numTokens * d
@@ -365,6 +411,9 @@ public final class VisionTransformer: ImageClassifier {
             var rng = RNG.stream(seed: seed, 7, UInt64(epoch) << 32 | UInt64(firstPosition + j))
             if dr.headRate > 0 { for i in 0..<d { dr.headMask.pointer[j * d + i] = draw(dr.headRate, &rng) } }
             if dr.posRate > 0 { for i in 0..<td { dr.posMask.pointer[j * td + i] = draw(dr.posRate, &rng) } }
+            if dr.headRate > 0 && config.distilled {
+                for i in 0..<d { dr.headMask.pointer[(dr.capacity + j) * d + i] = draw(dr.headRate, &rng) }
+            }
         }
     }
 
@@ -419,6 +468,7 @@ public final class VisionTransformer: ImageClassifier {
         UnsafePointer(dropPath!.masks.pointer + (l * 2 + branch) * dropPath!.capacity)
     }
 
-    /// Where the caller writes d(loss)/d(logits) [batch × classes] before `backward`.
+    /// Where the caller writes d(loss)/d(logits) [batch × classes] before `backward` ([2·batch × classes] after a
+    /// distilled training forward: the head's rows, then head_dist's).
     public var dLogits: UnsafeMutablePointer<Float> { acts!.dLogits.pointer }
 }

@@ -119,6 +119,9 @@ public struct TrainOptions: Sendable {
     public var schedOnUpdates = false
     /// Warmup updates of jeonsworld's per-step schedules (its `--warmup_steps`).
     public var warmupSteps = 500
+    /// Distillation from a teacher (DeiT's `--distillation-type`, `-alpha`, `-tau`); `.none` by default. A kind other
+    /// than `.none` needs the teacher given to `Trainer.distill(from:)`.
+    public var distillation = DistillationLoss()
 
     /// The paper's recipe.
     public init() {}
@@ -158,7 +161,9 @@ public struct TrainOptions: Sendable {
                 "mixup_switch_prob": "\(mixup.switchProb)", "sched": sched.rawValue, "decay_epochs": "\(decayEpochs)",
                 "decay_milestones": "[" + decayMilestones.map(String.init).joined(separator: ", ") + "]",
                 "decay_rate": "\(decayRate)", "patience_epochs": "\(patienceEpochs)", "aug_repeats": "\(augRepeats)", "layer_decay": layerDecay.map { "\($0)" } ?? "null", "cooldown_epochs": "\(cooldownEpochs)", "warmup_prefix": "\(warmupPrefix)",
-                "sched_on_updates": "\(schedOnUpdates)", "warmup_steps": "\(warmupSteps)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
+                "sched_on_updates": "\(schedOnUpdates)", "distillation_type": distillation.kind.rawValue,
+                "distillation_alpha": "\(distillation.alpha)", "distillation_tau": "\(distillation.tau)",
+                "distillation_reduction": distillation.reduction.rawValue, "warmup_steps": "\(warmupSteps)", "reprob": "\(erasing.prob)", "remode": erasing.mode.rawValue,
                 "recount": "\(erasing.count)", "seed": "\(seed)", "eval_every": "\(evalEvery)", "workers": "\(workers)"]
     }
 

@@ -4,7 +4,7 @@ import ViTKitNN
 
 /// One optimisation step, the unit a training loop repeats:
 ///
-///   forward + loss + backward (× `accumulationSteps` micro-batches)  →  reducer  →  gradient hook
+///   forward (+ the teacher's, distilling) + loss + backward (× `accumulationSteps` micro-batches)  →  reducer  →  gradient hook
 ///   →  gradient-norm clipping  →  AdamW update
 ///
 /// With accumulation the step's gradient is the mean of its micro-batches' (jeonsworld/ViT-pytorch's
@@ -28,6 +28,9 @@ public final class TrainStep {
     public var reducer: GradientReducer?
     /// Runs on the gradients between the reduction and clipping, when the loss is finite (none by default).
     public var gradientHook: ((AlignedBuffer) -> Void)?
+    /// Distillation from a teacher (DeiT's `DistillationLoss`): when set, it makes each micro-batch's loss and
+    /// gradients instead of the plain cross-entropy.
+    public var distiller: Distiller?
 
     private let accumulated: AlignedBuffer?
     private var microBatch = 0, lossSum: Float = 0
@@ -60,12 +63,20 @@ public final class TrainStep {
     /// One micro-batch with hard labels: its gradient joins the step's; the last of `accumulationSteps` makes
     /// the update and returns the step's loss (the mean of its micro-batches'), the others return nil.
     public func accumulate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, lr: Float) -> Float? {
-        add(model.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: smoothing), lr: lr)
+        if let distiller {
+            return add(distiller.lossAndGradients(student: model, images: images, labels: labels, targets: nil, smoothing: smoothing,
+                                                  batch: batch), lr: lr)
+        }
+        return add(model.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: smoothing), lr: lr)
     }
 
     /// One micro-batch with soft targets [batch × classes]; as `accumulate(images:labels:batch:lr:)`.
     public func accumulate(images: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, lr: Float) -> Float? {
-        add(model.lossAndGradients(images: images, targets: targets, batch: batch), lr: lr)
+        if let distiller {
+            return add(distiller.lossAndGradients(student: model, images: images, labels: nil, targets: targets, smoothing: 0,
+                                                  batch: batch), lr: lr)
+        }
+        return add(model.lossAndGradients(images: images, targets: targets, batch: batch), lr: lr)
     }
 
     private func add(_ loss: Float, lr: Float) -> Float? {

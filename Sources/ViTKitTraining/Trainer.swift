@@ -73,6 +73,12 @@ public final class Trainer {
         totalEpochs = options.scheduler.totalEpochs
     }
 
+    /// Distils from `teacher` with the options' `distillation` loss (DeiT's recipe): checks that the student and
+    /// teacher fit each other (`Distiller`), then every step runs the teacher on the student's batch.
+    public func distill(from teacher: any ImageClassifier) throws {
+        step.distiller = try Distiller(student: model, teacher: teacher, loss: options.distillation)
+    }
+
     /// `last.safetensors` in the output folder, or nil without one.
     public var lastCheckpointPath: String? { options.outputDir.map { ($0 as NSString).appendingPathComponent("last.safetensors") } }
     /// The file `--resume` reads: weights, optimizer moments and training state, replaced in one step per epoch.
@@ -114,6 +120,9 @@ public final class Trainer {
                 ?? "the \(train.count) training images"
             throw ViTKitError("the global batch of \(globalBatch) images (batch \(o.batchSize) × \(world.size) processes × "
                 + "\(k) accumulation steps) is larger than \(taken) (drop_last leaves no batch)")
+        }
+        if o.distillation.kind != .none && step.distiller == nil {
+            throw ViTKitError("distillation \(o.distillation.kind.rawValue) needs a teacher: give one to Trainer.distill(from:) (vitkit: --distill-teacher FILE)")
         }
         if o.syncBN && world.size > 1 { model.synchronizeBatchNorm(parallel.batchNormSync) }
         defer { model.synchronizeBatchNorm(nil) }

@@ -66,13 +66,13 @@ public struct PostInit: Sendable, Equatable, CustomStringConvertible {
 
 extension VisionTransformer {
     /// The follow-up's init: `skip`'s defaults as its timm copy makes them (Linear U(±1/√fan_in), LayerNorm 1/0,
-    /// class and register tokens 0, a learned pos_embed plain normal(0.02)), then the mode. With a fixed sin-cos
+    /// class, distillation and register tokens 0, a learned pos_embed plain normal(0.02)), then the mode. With a fixed sin-cos
     /// table the position embedding is not a parameter and stays as it is (×norm_p would not be in a checkpoint);
     /// the impulse's pseudo input LN(norm_p·PE) = LN(PE) is the same either way.
     func initializePost(_ post: PostInit, rng: inout RNG) throws {
         let c = config, d = c.embedDim, heads = c.numHeads, hd = d / heads, p = params.pointer
         initializeDefaults(timm: false, rng: &rng)
-        for name in ["cls_token", "reg_token"] {
+        for name in ["cls_token", "dist_token", "reg_token"] {
             if let e = table[name] { (p + e.offset).update(repeating: 0, count: e.count) }
         }
         if let pe = posEmbed, let e = table["pos_embed"] {
