@@ -28,6 +28,11 @@ struct BenchCommand: ParsableCommand {
     var augment: String? = nil
     @Option(name: [.customShort("j"), .long], help: "Loader threads with --augment (0: in the training thread).")
     var workers = 1
+    @Option(help: ArgumentHelp("Distil in each step from this teacher checkpoint (soft, DeiT's loss): the student gets a distillation "
+        + "token and head, and the step runs the teacher's forward too.", valueName: "file"))
+    var distillTeacher: String?
+    @Option(help: "The teacher's named model: for a --distill-teacher file that records none, or alone a fresh teacher at the student's size.")
+    var teacherModel: String?
 
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
@@ -44,11 +49,24 @@ struct BenchCommand: ParsableCommand {
         if world.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
         defer { world.finalize() }
         try runOrExit {
-            let config = try model.architecture(numClasses: numClasses)
+            let distilling = distillTeacher != nil || teacherModel != nil
+            let config = try model.architecture(numClasses: numClasses, distilled: distilling ? true : nil)
             let pool = ThreadPool(threads: threadOptions.threads)
             let vit = try config.makeModel(pool: pool)
             var rng = RNG(seed: 0)
             try vit.initialize(.timm, rng: &rng)
+            var teacherOverrides = ModelOverrides()
+            teacherOverrides.imgSize = config.imgSize; teacherOverrides.imgWidth = config.inputWidth; teacherOverrides.inChans = config.inChans
+            let teacher: (any ImageClassifier)? = try distillTeacher.map { file in
+                var train = try TrainCommand.parse(["--distill-teacher", file] + (teacherModel.map { ["--teacher-model", $0] } ?? []))
+                train.model = model
+                return try train.loadTeacher(file, student: config, pool: pool)
+            } ?? teacherModel.map { name in
+                let t = try ModelConfig.named(name, numClasses: numClasses, overrides: teacherOverrides).makeModel(pool: pool)
+                try t.initialize(.timm, rng: &rng)
+                return t
+            }
+            let distiller = try teacher.map { try Distiller(student: vit, teacher: $0, loss: DistillationLoss(kind: .soft)) }
             let images = (0..<(batch * config.inChans * config.imgSize * config.imgSize)).map { _ in rng.normal() }
             let labels = (0..<batch).map { _ in Int32(rng.int(below: numClasses)) }
             let opt = AdamW(table: vit.table, eps: 1e-3, weightDecay: 0.01)
@@ -71,8 +89,14 @@ struct BenchCommand: ParsableCommand {
             func step() {
                 if let loader {
                     let b = try! loader.next()  // pictures in memory: nothing to decode, nothing can fail
-                    _ = vit.lossAndGradients(images: b.images, labels: b.labels, batch: batch, smoothing: 0.1)
+                    if let distiller {
+                        _ = distiller.lossAndGradients(student: vit, images: b.images, labels: b.labels, targets: nil, smoothing: 0.1, batch: batch)
+                    } else {
+                        _ = vit.lossAndGradients(images: b.images, labels: b.labels, batch: batch, smoothing: 0.1)
+                    }
                     loader.release()
+                } else if let distiller {
+                    _ = distiller.lossAndGradients(student: vit, images: images, labels: labels, targets: nil, smoothing: 0.1, batch: batch)
                 } else {
                     _ = vit.lossAndGradients(images: images, labels: labels, batch: batch, smoothing: 0.1)
                 }
@@ -114,7 +138,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "vitkit train config=%@ batch=%d threads=%d img_per_s=%.1f step_ms=%.0f/%.0f/%.0f peak_rss_mib=%.0f params=%d",
                          config.name, batch, pool.threadCount, Double(batch) / med, sorted.first! * 1e3, med * 1e3,
                          sorted.last! * 1e3, Double(usage.ru_maxrss) / 1024, vit.parameterCount)
-                + (augment.map { " augment=\($0) workers=\(workers)" } ?? "") + parallelText)
+                + (augment.map { " augment=\($0) workers=\(workers)" } ?? "") + (teacher.map { " teacher=\($0.name) teacher_params=\($0.parameterCount)" } ?? "")
+                + parallelText)
             if let profiler { print(profiler.report(steps: steps)) }
         }
     }

@@ -62,16 +62,16 @@ package final class Activations {
         finalMean = AlignedBuffer(count: needFinal ? rows : 0)
         finalRstd = AlignedBuffer(count: needFinal ? rows : 0)
         // a distilled model pools two rows per image: the head's input and the distillation token
-        let heads = c.distilled ? 2 : 1
-        pooled = AlignedBuffer(count: heads * b * d); fcNormOut = AlignedBuffer(count: heads * b * d)
-        fcMean = AlignedBuffer(count: heads * b); fcRstd = AlignedBuffer(count: heads * b)
-        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: heads * b * c.numClasses)
+        let headRows = c.distilled ? 2 : 1
+        pooled = AlignedBuffer(count: headRows * b * d); fcNormOut = AlignedBuffer(count: headRows * b * d)
+        fcMean = AlignedBuffer(count: headRows * b); fcRstd = AlignedBuffer(count: headRows * b)
+        logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: headRows * b * c.numClasses)
         headLogits = AlignedBuffer(count: c.distilled ? 2 * b * c.numClasses : 0)
         dHeadLogits = AlignedBuffer(count: c.distilled ? 2 * b * c.numClasses : 0)
         dResid = AlignedBuffer(count: rows * d); dTmp = AlignedBuffer(count: rows * d)
         dBranch = AlignedBuffer(count: c.depth > 0 ? rows * d : 0)
         sharedGrad = AlignedBuffer(count: rows * max(hiddenDim, 3 * d))
-        dPooled = AlignedBuffer(count: heads * b * d); dPooledNorm = AlignedBuffer(count: heads * b * d)
+        dPooled = AlignedBuffer(count: headRows * b * d); dPooledNorm = AlignedBuffer(count: headRows * b * d)
         threadScratch = AlignedBuffer(count: threads * max(Attention.scratchPerThread(tokens: tokens), 2 * d))
         var base = saved.pointer
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }

@@ -27,7 +27,7 @@ public enum CurvePlot {
 
     /// The loss panel and the accuracy panel.
     static func panels(_ history: [Point], panelWidth: Int, height: Int) -> [Chart] {
-        let losses = history.flatMap { [$0.trainLoss] + ($0.testLoss.map { [$0] } ?? []) }
+        let losses = history.flatMap { [$0.trainLoss] + ($0.testLoss.map { [$0] } ?? []) }.filter(\.isFinite)
         let top = max(0.5, ((losses.max() ?? 1) * 2).rounded(.up) / 2)
         let last = Double(max(history.last?.epoch ?? 1, 1)), first = Double(history.first?.epoch ?? 1)
         let epochs = first...max(last, first), epochTicks = Chart.ticks(from: first, upTo: last, atMost: 8, minStep: 1)
@@ -42,10 +42,12 @@ public enum CurvePlot {
         return [loss, acc]
     }
 
-    /// One series as a polyline with a 3×3 dot at each (epoch, value).
+    /// One series as a polyline with a 3×3 dot at each (epoch, value); a value that is not finite (a NaN loss) is
+    /// left out and breaks the line.
     static func draw(_ chart: inout Chart, _ points: [(Int, Double)], _ colour: (UInt8, UInt8, UInt8)) {
         var last: (Int, Int)?
         for (epoch, value) in points {
+            guard value.isFinite else { last = nil; continue }
             let p = (chart.x(Double(epoch)), chart.y(value))
             if let l = last { chart.line(from: l, to: p, colour) }
             for dy in -1...1 { for dx in -1...1 { chart.plot(p.0 + dx, p.1 + dy, colour) } }

@@ -270,6 +270,7 @@ final class DistillationTests: XCTestCase {
         XCTAssertEqual([deit.numTokens, deit.posEmbedLen, deit.embedDim], [198, 198, 192])
         let m = try VisionTransformer(config: deit, pool: Pools.one)
         XCTAssertEqual(m.parameterCount, 5_910_800)  // timm's deit_tiny_distilled_patch16_224
+        XCTAssertEqual(try VisionTransformer(config: try ViTConfig.named("deit_tiny_patch16_224"), pool: Pools.one).parameterCount, 5_717_416)
     }
 
     /// The Swift API with vit-pytorch's shape: `DistillWrapper(student:teacher:temperature:alpha:hard:)` gives

@@ -197,4 +197,21 @@ final class TokenKernelTests: XCTestCase {
         TopK.count(&counts, ks: [1, 2, 3], logits: logits, labels: labels, batch: 1, classes: 3)
         XCTAssertEqual(counts, [3, 5, 6], "counts accumulate over calls")
     }
+
+    /// A model gone NaN scores 0, not 100: a NaN true class is never right, and a NaN logit ranks above the rest
+    /// (torch's topk); and the curves of a run with a NaN loss still draw (the point left out), rather than hang.
+    func testNaNLogitsAreNeverCountedRight() {
+        let nan = Float.nan
+        let logits: [Float] = [nan, nan, nan,     // label 0: not right at any k
+                               0.1, nan, 0.9,     // label 2: one NaN above it, rank 1
+                               0.5, 0.2, 0.1]     // label 0: rank 0
+        var counts = [0, 0, 0]
+        TopK.count(&counts, ks: [1, 2, 3], logits: logits, labels: [0, 2, 0], batch: 3, classes: 3)
+        XCTAssertEqual(counts, [1, 2, 2])
+        let history = [CurvePlot.Point(epoch: 1, trainLoss: 2.3, testLoss: 2.2, testTop1: 10),
+                       CurvePlot.Point(epoch: 2, trainLoss: 2.4, testLoss: .nan, testTop1: 0),
+                       CurvePlot.Point(epoch: 3, trainLoss: .infinity, testLoss: .nan, testTop1: 0)]
+        let image = CurvePlot.render(history)
+        XCTAssertGreaterThan(image.width, 320)
+    }
 }
