@@ -8,7 +8,9 @@ The model is built from the config vitkit records in the file's metadata. With t
 embedding (the paper's), timm gets pos_embed='none' and the table as a plain attribute, as in the reference code.
 A ConvMixer goes into stock timm's ConvMixer (its depthwise conv is the reference's SpatialConv2d with one filter
 per channel); a softmax-init model's filters are passed through their softmax first, as its forward does.
-Exits 1 if the logits differ by more than 1e-5 relative to their largest magnitude.
+A distilled ViT (`--distilled`, DeiT's token) goes into timm's VisionTransformerDistilled, whose evaluation logits are
+the mean of its two heads, as vitkit predict's; the average-pooled distilled form has no timm class (export it with
+`vitkit export --drop-distillation` first). Exits 1 if the logits differ by more than 1e-5 relative to their largest magnitude.
 """
 import json, os, subprocess, sys, tempfile
 import torch
@@ -20,6 +22,7 @@ from make_fixtures import import_timm
 def main(path, vitkit):
     import_timm()
     from timm.models.vision_transformer import VisionTransformer
+    from timm.models.deit import VisionTransformerDistilled
     from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
     with safe_open(path, "pt") as f:
         meta = f.metadata()
@@ -27,14 +30,18 @@ def main(path, vitkit):
         return check_convmixer(path, vitkit, json.loads(meta["vitkit_convmixer_config"]))
     cfg = json.loads(meta["vitkit_config"])
     sincos = cfg["posEmbed"] == "sincos"
-    model = VisionTransformer(
+    distilled = cfg.get("distilled", False)
+    if distilled and (cfg["globalPool"] != "token" or sincos):
+        sys.exit(f"{path}: a distilled ViT with global_pool {cfg['globalPool']} and pos_embed {cfg['posEmbed']}: timm's "
+                 "VisionTransformerDistilled takes the class token and a learned embedding; export with --drop-distillation")
+    model = (VisionTransformerDistilled if distilled else VisionTransformer)(
         img_size=cfg["imgSize"], patch_size=cfg["patchSize"], in_chans=cfg["inChans"], num_classes=cfg["numClasses"],
         global_pool=cfg["globalPool"], embed_dim=cfg["embedDim"], depth=cfg["depth"], num_heads=cfg["numHeads"],
         mlp_ratio=cfg["mlpRatio"], qkv_bias=cfg["qkvBias"], class_token=cfg["classToken"], reg_tokens=cfg["regTokens"],
         no_embed_class=cfg["noEmbedClass"], fc_norm=cfg.get("fcNorm"), pos_embed="none" if sincos else "learn").eval()
     state = load_file(path)
     result = model.load_state_dict(state, strict=True)
-    print(f"timm load_state_dict(strict=True): {len(state)} tensors, missing {result.missing_keys}, "
+    print(f"timm {type(model).__name__} load_state_dict(strict=True): {len(state)} tensors, missing {result.missing_keys}, "
           f"unexpected {result.unexpected_keys}")
     grid = cfg["imgSize"] // cfg["patchSize"]
     if sincos:

@@ -57,10 +57,8 @@ struct BenchCommand: ParsableCommand {
             try vit.initialize(.timm, rng: &rng)
             var teacherOverrides = ModelOverrides()
             teacherOverrides.imgSize = config.imgSize; teacherOverrides.imgWidth = config.inputWidth; teacherOverrides.inChans = config.inChans
-            let teacher: (any ImageClassifier)? = try distillTeacher.map { file in
-                var train = try TrainCommand.parse(["--distill-teacher", file] + (teacherModel.map { ["--teacher-model", $0] } ?? []))
-                train.model = model
-                return try train.loadTeacher(file, student: config, pool: pool)
+            let teacher: (any ImageClassifier)? = try distillTeacher.map {
+                try TrainCommand.loadTeacher($0, model: teacherModel, student: config, pool: pool)
             } ?? teacherModel.map { name in
                 let t = try ModelConfig.named(name, numClasses: numClasses, overrides: teacherOverrides).makeModel(pool: pool)
                 try t.initialize(.timm, rng: &rng)

@@ -266,7 +266,7 @@ struct TrainCommand: ParsableCommand {
                 try test.checkFits(recorded, role: "evaluation", size: resume != nil)
             }
             let pool = ThreadPool(threads: threadOptions.threads)
-            let teacher = try distillTeacher.map { try loadTeacher($0, student: config, pool: pool) }
+            let teacher = try distillTeacher.map { try Self.loadTeacher($0, model: teacherModel, student: config, pool: pool) }
             let net = try config.makeModel(pool: pool)
             let initMode = try initArguments.mode()
             let trainer = Trainer(model: net, options: options, communicator: world)
@@ -321,9 +321,10 @@ struct TrainCommand: ParsableCommand {
         return trainImages
     }
 
-    /// The teacher in `path`, built from its recorded architecture or (a timm file) `--teacher-model` at the
-    /// student's image size and channels; any failure is an error naming the file.
-    func loadTeacher(_ path: String, student: ModelConfig, pool: ThreadPool) throws -> any ImageClassifier {
+    /// The teacher in `path`, built from its recorded architecture or (a timm file) `model`, the
+    /// `--teacher-model` name, at the student's image size and channels; any failure is an error naming the file.
+    static func loadTeacher(_ path: String, model teacherModel: String?, student: ModelConfig,
+                            pool: ThreadPool) throws -> any ImageClassifier {
         do {
             return try Checkpoint.model(from: path, pool: pool) { classes in
                 guard let teacherModel else {

@@ -45,26 +45,9 @@ final class DistillationTests: XCTestCase {
         let t = try fixtureTensors("distill_deit")
         let m = try VisionTransformer(config: Self.deitConfig(), pool: Pools.two)
         try loadFixtureParameters(m, t)
-        m.distilledTraining = true
         let labels = t["y"]!.values.map { Int32($0) }
-        let loss = DistillationLoss(kind: .soft, alpha: 0.3, tau: 2)
-        let value = t["x"]!.values.withUnsafeBufferPointer { x -> Float in
-            let logits = m.trainingForward(images: x.baseAddress!, batch: 3)
-            assertClose(values(logits, 15), t["split.cls"]!.values, tol: 1e-4, "head")
-            assertClose(values(logits + 15, 15), t["split.dist"]!.values, tol: 1e-4, "head_dist")
-            let v = t["split.teacher"]!.values.withUnsafeBufferPointer { teacher in
-                labels.withUnsafeBufferPointer {
-                    loss.forwardBackward(student: logits, teacher: teacher.baseAddress!, labels: $0.baseAddress!, targets: nil,
-                                         smoothing: 0.1, batch: 3, classes: 5, dlogits: m.dLogits)
-                }
-            }
-            m.backward(dlogits: m.dLogits, batch: 3)
-            return v
-        }
-        XCTAssertEqual(value, t["split.loss"]!.values[0], accuracy: 1e-5)
-        for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["split.grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
-        }
+        assertDistilledStepMatches(m, t, key: "split.", batch: 3, loss: DistillationLoss(kind: .soft, alpha: 0.3, tau: 2),
+                                   labels: labels, smoothing: 0.1)
     }
 
     /// The average-pooled model's distillation token: a prefix left out of the average and of the position
@@ -75,24 +58,37 @@ final class DistillationTests: XCTestCase {
         XCTAssert(c.useFcNorm)
         let m = try VisionTransformer(config: c, pool: Pools.two)
         try loadFixtureParameters(m, t)
+        assertDistilledStepMatches(m, t, key: "", batch: 4, loss: DistillationLoss(kind: .hard, alpha: 0.5),
+                                   targets: t["targets"]!.values, smoothing: 0)
+    }
+
+    /// One distilled training step against the fixture's tensors under `key`: both heads' logits (`cls`, `dist`),
+    /// the loss with the fixture's `teacher` logits and hard `labels` or soft `targets`, and every gradient.
+    func assertDistilledStepMatches(_ m: VisionTransformer, _ t: [String: SafeTensors.Tensor], key: String, batch: Int,
+                                    loss: DistillationLoss, labels: [Int32]? = nil, targets: [Float]? = nil,
+                                    smoothing: Float, file: StaticString = #filePath, line: UInt = #line) {
         m.distilledTraining = true
-        let loss = DistillationLoss(kind: .hard, alpha: 0.5)
+        let n = batch * 5
         let value = t["x"]!.values.withUnsafeBufferPointer { x -> Float in
-            let logits = m.trainingForward(images: x.baseAddress!, batch: 4)
-            assertClose(values(logits, 20), t["cls"]!.values, tol: 1e-4, "head")
-            assertClose(values(logits + 20, 20), t["dist"]!.values, tol: 1e-4, "head_dist")
-            let v = t["teacher"]!.values.withUnsafeBufferPointer { teacher in
-                t["targets"]!.values.withUnsafeBufferPointer {
-                    loss.forwardBackward(student: logits, teacher: teacher.baseAddress!, labels: nil, targets: $0.baseAddress!,
-                                         smoothing: 0, batch: 4, classes: 5, dlogits: m.dLogits)
+            let logits = m.trainingForward(images: x.baseAddress!, batch: batch)
+            assertClose(values(logits, n), t[key + "cls"]!.values, tol: 1e-4, "head", file: file, line: line)
+            assertClose(values(logits + n, n), t[key + "dist"]!.values, tol: 1e-4, "head_dist", file: file, line: line)
+            let v = t[key + "teacher"]!.values.withUnsafeBufferPointer { teacher in
+                (labels ?? []).withUnsafeBufferPointer { l in
+                    (targets ?? []).withUnsafeBufferPointer { y in
+                        loss.forwardBackward(student: logits, teacher: teacher.baseAddress!, labels: labels == nil ? nil : l.baseAddress,
+                                             targets: targets == nil ? nil : y.baseAddress, smoothing: smoothing, batch: batch,
+                                             classes: 5, dlogits: m.dLogits)
+                    }
                 }
             }
-            m.backward(dlogits: m.dLogits, batch: 4)
+            m.backward(dlogits: m.dLogits, batch: batch)
             return v
         }
-        XCTAssertEqual(value, t["loss"]!.values[0], accuracy: 1e-5)
+        XCTAssertEqual(value, t[key + "loss"]!.values[0], accuracy: 1e-5, file: file, line: line)
         for e in m.table.entries {
-            assertClose(Array(m.gradient(e.name)!), t["grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)")
+            assertClose(Array(m.gradient(e.name)!), t[key + "grad.\(e.name)"]!.values, tol: 2e-4, "grad \(e.name)",
+                        file: file, line: line)
         }
     }
 
@@ -240,13 +236,13 @@ final class DistillationTests: XCTestCase {
         let cmd = try XCTUnwrap(try VitkitCommand.parseAsRoot(["train", "--distill-teacher", "t.safetensors"]) as? TrainCommand)
         let config = ModelConfig.vit(try student().config)
         for file in [root + "/missing.safetensors", root + "/notes.safetensors"] {
-            XCTAssertThrowsError(try cmd.loadTeacher(file, student: config, pool: Pools.two)) {
+            XCTAssertThrowsError(try TrainCommand.loadTeacher(file, model: cmd.teacherModel, student: config, pool: Pools.two)) {
                 XCTAssert("\($0)".contains("--distill-teacher \(file): safetensors file \(file)"), "\($0)")
             }
         }
         // a timm state_dict records no architecture: --teacher-model names it
         try SafeTensors.write(path: root + "/timm.safetensors", tensors: Checkpoint.weights(try teacher()), metadata: [:])
-        XCTAssertThrowsError(try cmd.loadTeacher(root + "/timm.safetensors", student: config, pool: Pools.two)) {
+        XCTAssertThrowsError(try TrainCommand.loadTeacher(root + "/timm.safetensors", model: nil, student: config, pool: Pools.two)) {
             XCTAssert("\($0)".contains("name its model with --teacher-model"), "\($0)")
         }
         XCTAssertEqual(cmd.distillKind, .soft, "a teacher distils soft unless told")
