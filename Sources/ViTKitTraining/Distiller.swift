@@ -54,8 +54,7 @@ public final class Distiller {
         if loss.kind == .none {
             teacherLogits = UnsafePointer(logits)  // not read
         } else {
-            teacher.reserve(batch: batch)
-            teacherLogits = UnsafePointer(teacher.forward(images: images, batch: batch))
+            teacherLogits = UnsafePointer(teacher.forward(images: images, batch: batch))  // reserves the inference buffers
         }
         let value = loss.forwardBackward(student: logits, teacher: teacherLogits, labels: labels, targets: targets,
                                          smoothing: smoothing, batch: batch, classes: vit.numClasses, dlogits: vit.dLogits)

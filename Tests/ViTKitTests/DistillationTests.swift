@@ -217,6 +217,37 @@ final class DistillationTests: XCTestCase {
         XCTAssertNotEqual(t2.stepLosses, whole.stepLosses)
     }
 
+    /// A model only ever evaluated (a teacher) keeps the inference buffers: five planes, not 4·depth + 1 and the
+    /// gradients, with the same logits as the training form; trained afterwards, it gets the full buffers again.
+    func testATeacherKeepsOnlyInferenceBuffers() throws {
+        let config = ConvMixerConfig(name: "cm", imgSize: 16, patchSize: 2, numClasses: 4, dim: 8, depth: 3, kernelSize: 3)
+        func model() throws -> ConvMixer {
+            let m = try ConvMixer(config: config, pool: Pools.two)
+            var rng = RNG(seed: 3); m.initialize(rng: &rng)
+            for i in 0..<m.state.count where i % 3 == 0 { m.state.pointer[i] += 0.25 }  // running statistics not 0 / 1
+            return m
+        }
+        var rng = RNG(seed: 4)
+        let x = (0..<(5 * 3 * 16 * 16)).map { _ in rng.normal() }
+        let evalOnly = try model(), trained = try model()
+        trained.reserve(batch: 5)
+        let plane = 5 * 8 * 8 * 8
+        let a = x.withUnsafeBufferPointer { values(evalOnly.forward(images: $0.baseAddress!, batch: 5), 20) }
+        let b = x.withUnsafeBufferPointer { values(trained.forward(images: $0.baseAddress!, batch: 5), 20) }
+        XCTAssertEqual(a, b, "the inference buffers give the same logits")
+        XCTAssertEqual(evalOnly.acts!.forTraining, false)
+        XCTAssertEqual(trained.acts!.floatCount - evalOnly.acts!.floatCount, (13 - 5 + 4) * plane + 5 * 8,
+                       "eight saved planes, four gradient planes and the pooled gradient fewer")
+        let labels: [Int32] = [0, 1, 2, 3, 0]
+        let la = x.withUnsafeBufferPointer { xs in labels.withUnsafeBufferPointer {
+            evalOnly.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: 5, smoothing: 0) } }
+        let lb = x.withUnsafeBufferPointer { xs in labels.withUnsafeBufferPointer {
+            trained.lossAndGradients(images: xs.baseAddress!, labels: $0.baseAddress!, batch: 5, smoothing: 0) } }
+        XCTAssertEqual(evalOnly.acts!.forTraining, true, "training needs the full buffers")
+        XCTAssertEqual(la, lb)
+        XCTAssertEqual(values(evalOnly.grads.pointer, evalOnly.grads.count), values(trained.grads.pointer, trained.grads.count))
+    }
+
     /// What cannot distil is said before training: no teacher, another class count or picture size, a student without
     /// a distillation token; and on the command line an unreadable or non-model teacher file, naming it.
     func testBadTeachersAreClearErrors() throws {

@@ -105,9 +105,14 @@ public final class ConvMixer: ImageClassifier {
     public var architecture: ModelConfig { .convMixer(config) }
 
     /// Makes sure activation buffers exist for `batch` images (kept and reused for smaller batches).
-    public func reserve(batch: Int) {
-        if let a = acts, a.capacity >= batch { return }
-        acts = ConvMixerActivations(config: config, capacity: batch)
+    public func reserve(batch: Int) { reserve(batch: batch, training: true) }
+
+    /// Buffers for `batch` images; a model only ever run in evaluation mode (a distillation teacher) gets the
+    /// inference form, five planes instead of the 4·depth + 1 saved for backward and no gradient buffers.
+    private func reserve(batch: Int, training: Bool) {
+        if let a = acts, a.capacity >= batch, a.forTraining || !training { return }
+        acts = ConvMixerActivations(config: config, capacity: max(batch, acts?.capacity ?? 0),
+                                    forTraining: training || acts?.forTraining == true)
     }
 
     /// The logits of the last forward pass, [batch × classes].
@@ -161,7 +166,7 @@ public final class ConvMixer: ImageClassifier {
     /// Runs the model; in training mode BatchNorm uses the batch's statistics and updates the running ones.
     @discardableResult
     public func forward(images: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
-        reserve(batch: batch)
+        reserve(batch: batch, training: training)
         let a = acts!, cfg = config, p = params.pointer, pool = pool
         let c = cfg.dim, k = cfg.kernelSize, g = cfg.gridSize, n = g * g, rows = batch * n
         let kp = cfg.inChans * cfg.patchSize * cfg.patchSize
@@ -224,6 +229,7 @@ public final class ConvMixer: ImageClassifier {
     /// gradient (frozen depthwise filters keep a zero gradient).
     public func backward(dlogits: UnsafePointer<Float>, batch: Int) {
         let a = acts!, cfg = config, p = params.pointer, gr = grads.pointer, pool = pool
+        precondition(a.forTraining, "ConvMixer.backward after an evaluation-only forward pass")
         let c = cfg.dim, k = cfg.kernelSize, kk = k * k, g = cfg.gridSize, n = g * g, rows = batch * n
         let kp = cfg.inChans * cfg.patchSize * cfg.patchSize
         let dx = a.dX.pointer, dr = a.dR.pointer, gv = a.g.pointer, gd = a.gDerivative.pointer, dpre = a.dPre.pointer
@@ -280,30 +286,43 @@ public final class ConvMixer: ImageClassifier {
 
 /// Every buffer a ConvMixer forward/backward pass needs for a batch capacity. Saved per block for backward: the
 /// block input x, the depthwise output, the residual sum r and the 1×1 conv output; GELU outputs are recomputed.
+/// The inference form (`forTraining` false) keeps two planes for x, alternating by block, one each for the rest,
+/// and no gradient buffers.
 final class ConvMixerActivations {
-    let capacity: Int
-    private let plane: Int, depth: Int
+    let capacity: Int, forTraining: Bool
+    private let plane: Int, depth: Int, xPlanes: Int, blockPlanes: Int
     let cols: AlignedBuffer, stemPre: AlignedBuffer
     private let saved: AlignedBuffer  // x: depth + 1 planes, then dw, r, z: depth planes each
     let g: AlignedBuffer, gDerivative: AlignedBuffer, dPre: AlignedBuffer, dX: AlignedBuffer, dR: AlignedBuffer
     let pooled: AlignedBuffer, dPooled: AlignedBuffer, logits: AlignedBuffer, dLogits: AlignedBuffer
 
-    init(config c: ConvMixerConfig, capacity b: Int) {
-        capacity = b; depth = c.depth
+    init(config c: ConvMixerConfig, capacity b: Int, forTraining: Bool = true) {
+        capacity = b; depth = c.depth; self.forTraining = forTraining
+        xPlanes = forTraining ? depth + 1 : 2; blockPlanes = forTraining ? depth : 1
         let rows = b * c.gridSize * c.gridSize
         plane = rows * c.dim
+        let gradientPlane = forTraining ? plane : 0
         cols = AlignedBuffer(count: rows * c.inChans * c.patchSize * c.patchSize, zeroed: false)
         stemPre = AlignedBuffer(count: plane, zeroed: false)
-        saved = AlignedBuffer(count: (4 * depth + 1) * plane, zeroed: false)
-        g = AlignedBuffer(count: plane, zeroed: false); gDerivative = AlignedBuffer(count: plane, zeroed: false)
-        dPre = AlignedBuffer(count: plane, zeroed: false); dX = AlignedBuffer(count: plane, zeroed: false)
-        dR = AlignedBuffer(count: plane, zeroed: false)
-        pooled = AlignedBuffer(count: b * c.dim); dPooled = AlignedBuffer(count: b * c.dim)
+        saved = AlignedBuffer(count: (xPlanes + 3 * blockPlanes) * plane, zeroed: false)
+        g = AlignedBuffer(count: plane, zeroed: false); gDerivative = AlignedBuffer(count: gradientPlane, zeroed: false)
+        dPre = AlignedBuffer(count: gradientPlane, zeroed: false); dX = AlignedBuffer(count: gradientPlane, zeroed: false)
+        dR = AlignedBuffer(count: gradientPlane, zeroed: false)
+        pooled = AlignedBuffer(count: b * c.dim); dPooled = AlignedBuffer(count: forTraining ? b * c.dim : 0)
         logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
     }
 
-    @inline(__always) func x(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + l * plane }
-    @inline(__always) func dw(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + (depth + 1 + l) * plane }
-    @inline(__always) func r(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + (2 * depth + 1 + l) * plane }
-    @inline(__always) func z(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + (3 * depth + 1 + l) * plane }
+    /// Floats held, for memory estimates.
+    var floatCount: Int {
+        [cols, stemPre, saved, g, gDerivative, dPre, dX, dR, pooled, dPooled, logits, dLogits].reduce(0) { $0 + $1.count }
+    }
+
+    @inline(__always) func x(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + (l % xPlanes) * plane }
+    @inline(__always) func dw(_ l: Int) -> UnsafeMutablePointer<Float> { saved.pointer + (xPlanes + l % blockPlanes) * plane }
+    @inline(__always) func r(_ l: Int) -> UnsafeMutablePointer<Float> {
+        saved.pointer + (xPlanes + blockPlanes + l % blockPlanes) * plane
+    }
+    @inline(__always) func z(_ l: Int) -> UnsafeMutablePointer<Float> {
+        saved.pointer + (xPlanes + 2 * blockPlanes + l % blockPlanes) * plane
+    }
 }
