@@ -33,6 +33,36 @@ extension ParallelRangeJob {
     }
 }
 
+/// Work cut into independent tasks that the pool hands out one at a time to whichever thread is free, so a
+/// thread slowed by a busy core does not hold the others up. A task's result must depend only on the task (the
+/// thread index is for per-thread scratch), which keeps the numbers independent of scheduling.
+public protocol ParallelTaskJob {
+    /// Number of tasks, `0..<taskCount`.
+    var taskCount: Int { get }
+    /// Does task `task` on pool thread `thread`.
+    func run(task: Int, thread: Int)
+}
+
+/// The shared counter a task job's threads take task numbers from.
+final class TaskCounter: @unchecked Sendable {
+    let next = Atomic<Int>(0)
+}
+
+/// Runs a task job on every pool thread: each takes the next task number until none is left.
+struct TaskHandOut<Job: ParallelTaskJob>: ParallelJob {
+    let job: Job
+    unowned(unsafe) let counter: TaskCounter
+
+    func run(thread: Int, of threads: Int) {
+        let n = job.taskCount
+        while true {
+            let task = counter.next.add(1, ordering: .relaxed).oldValue
+            if task >= n { return }
+            job.run(task: task, thread: thread)
+        }
+    }
+}
+
 /// A fixed pool of worker threads that runs one job on all of them at once.
 ///
 /// Work is split statically (thread `t` of `n` always gets the same share), so results do not depend on
@@ -51,6 +81,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Number of threads that run a job, the calling thread included.
     public let threadCount: Int
     private let shared: Shared
+    private let taskCounter = TaskCounter()
     /// Spins an idle worker makes before it sleeps (tests lower it, to make the sleep-and-wake path common).
     var spinLimit: Int { shared.spinLimit }
     /// Runs between publishing a job and waking the sleeping workers: tests use it to stand for the caller being
@@ -164,6 +195,18 @@ public final class ThreadPool: @unchecked Sendable {
             shared.job = nil
             shared.jobType = nil
         }
+    }
+
+    /// Runs `job`'s tasks on all threads, each thread taking the next task when it finishes one; returns when
+    /// all are done.
+    public func run<Job: ParallelTaskJob>(tasks job: Job) {
+        let n = job.taskCount
+        if threadCount == 1 || n <= 1 {
+            for task in 0..<n { job.run(task: task, thread: 0) }
+            return
+        }
+        taskCounter.next.store(0, ordering: .relaxed)  // published to the workers by run's generation bump
+        run(TaskHandOut(job: job, counter: taskCounter))
     }
 
     /// The `part`-th of `parts` contiguous chunks of `0..<count`, boundaries rounded to `granule`.
