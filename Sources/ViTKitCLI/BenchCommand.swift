@@ -10,6 +10,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time training steps (forward, loss, backward, AdamW) of a ViT or ConvMixer on a fixed random batch.",
         discussion: """
         Prints: vitkit train config=… batch=… threads=… img_per_s=<median> step_ms=<min>/<median>/<max> peak_rss_mib=… params=…
+        gflop_per_s=… peak_gflop_per_s=… peak_share=…: the step's model FLOPs (counted from the shapes: every matrix
+        product, forward and both gradients, and a teacher's forward) over the median step time, and that rate's
+        share of the FMA peak that a probe measures right after, on the same threads.
         Under mpirun each step also averages the gradients across the processes, as training does, and the line
         adds ranks=N, img_per_s over all ranks, and the gradient all-reduce's median time, its bus bandwidth
         (2(N−1)/N × bytes / time, as NCCL's tests report it) and its share of the step, and wait_ms: how long a
@@ -133,9 +136,13 @@ struct BenchCommand: ParsableCommand {
             }
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
+            // the model's FLOPs over the median step, against the FMA peak measured now, on the same threads
+            let flops = config.trainingFLOPs(batch: batch) + (teacher.map { $0.architecture.inferenceFLOPs(batch: batch) } ?? 0)
+            let rate = flops / med / 1e9, peak = PeakProbe.gflops(pool: pool)
             print(String(format: "vitkit train config=%@ batch=%d threads=%d img_per_s=%.1f step_ms=%.0f/%.0f/%.0f peak_rss_mib=%.0f params=%d",
                          config.name, batch, pool.threadCount, Double(batch) / med, sorted.first! * 1e3, med * 1e3,
                          sorted.last! * 1e3, Double(usage.ru_maxrss) / 1024, vit.parameterCount)
+                + String(format: " gflop_per_s=%.1f peak_gflop_per_s=%.1f peak_share=%.2f", rate, peak, rate / peak)
                 + (augment.map { " augment=\($0) workers=\(workers)" } ?? "") + (teacher.map { " teacher=\($0.name) teacher_params=\($0.parameterCount)" } ?? "")
                 + parallelText)
             if let profiler { print(profiler.report(steps: steps)) }

@@ -115,4 +115,21 @@ final class ModelTests: XCTestCase {
             XCTAssertGreaterThan(checked, 20)
         }
     }
+
+    /// Model FLOPs from the shapes: vit_tiny_patch2_32 (256 tokens, dim 192, MLP 768, depth 12) by hand, a third for
+    /// evaluation; ConvMixer's stem, depthwise and pointwise convolutions; and a plausible FMA peak probe.
+    func testTrainingFLOPsAndPeakProbe() throws {
+        let b = 2.0, t = 256.0, d = 192.0
+        let linears: Double = 2 * b * t * d * (4 * d + 2 * 768), attention: Double = 2 * 2 * b * t * t * d
+        let embed: Double = 2 * b * t * 12 * d, head: Double = 3 * 2 * b * d * 10
+        let expected = 12 * 3 * (linears + attention) + 2 * embed + head
+        let vit = ModelConfig.vit(try ViTConfig.named("vit_tiny_patch2_32"))
+        XCTAssertEqual(vit.trainingFLOPs(batch: 2), expected, accuracy: 1)
+        XCTAssertEqual(vit.inferenceFLOPs(batch: 2), (expected - 2 * embed) / 3 + embed, accuracy: 1)
+        let cm = ModelConfig.convMixer(ConvMixerConfig(name: "cm", imgSize: 8, patchSize: 2, numClasses: 3, dim: 4, depth: 1, kernelSize: 3))
+        let stem: Double = 2 * 16 * 12 * 4 * 2, block: Double = 3 * (2 * 16 * 4 * 9 + 2 * 16 * 4 * 4), cmHead: Double = 3 * 2 * 4 * 3
+        XCTAssertEqual(cm.trainingFLOPs(batch: 1), stem + block + cmHead)
+        let peak = PeakProbe.gflops(pool: Pools.one, iterations: 2_000_000)
+        XCTAssert(peak > 1 && peak < 1000, "one core's FMA rate: \(peak) GFLOP/s")
+    }
 }
