@@ -34,6 +34,9 @@ struct SplitGemm: ParallelRangeJob {
     let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     var count: Int { m }
     var granule: Int { 16 }
+    /// Each chunk packs all of B again: more chunks only when a chunk keeps 512 rows or more.
+    var chunksPerThread: Int { chunks }
+    let chunks: Int
 
     func run(_ rows: Range<Int>) {
         // row i of op(A) starts at a + i·lda (no transpose) or a + i (transposed)
@@ -44,12 +47,16 @@ struct SplitGemm: ParallelRangeJob {
 }
 
 extension ThreadPool {
+    /// Chunks per thread for a GEMM split over `rows` rows of C: up to 4, each of at least 512 rows, since every
+    /// chunk packs B again.
+    package static func gemmChunks(rows: Int, threads: Int) -> Int { min(4, max(1, rows / (512 * threads))) }
+
     /// `C = alpha · op(A) op(B) + beta · C` with the rows of C split across the pool.
     package func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         run(SplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                      beta: beta, c: c, ldc: ldc))
+                      beta: beta, c: c, ldc: ldc, chunks: Self.gemmChunks(rows: m, threads: threadCount)))
     }
 }

@@ -16,16 +16,22 @@ extension ParallelJob {
     }
 }
 
-/// A job over `0..<count`, cut into one contiguous chunk per thread (boundaries rounded to `granule`).
+/// A job over `0..<count`, cut into `chunksPerThread` contiguous chunks per thread (boundaries rounded to
+/// `granule`) that the pool hands out to whichever thread is free. The chunks depend only on the count, the
+/// granule and the thread count, so a given thread count gives the same numbers however the threads are scheduled.
 public protocol ParallelRangeJob: ParallelJob {
     var count: Int { get }
     var granule: Int { get }
+    /// Chunks per thread: 1 is a fixed split, more lets a thread on a busy core do less.
+    var chunksPerThread: Int { get }
     func run(_ range: Range<Int>)
 }
 
 extension ParallelRangeJob {
     /// Ranges are split in multiples of 1 by default.
     public var granule: Int { 1 }
+    /// Four chunks per thread unless a job says otherwise.
+    public var chunksPerThread: Int { 4 }
     /// Runs this thread's share of `0..<count` (a contiguous chunk, a multiple of `granule`).
     public func run(thread: Int, of threads: Int) {
         let r = ThreadPool.chunk(count, part: thread, of: threads, granule: granule)
@@ -41,6 +47,17 @@ public protocol ParallelTaskJob {
     var taskCount: Int { get }
     /// Does task `task` on pool thread `thread`.
     func run(task: Int, thread: Int)
+}
+
+/// A range job's chunks as tasks.
+struct RangeChunks<Job: ParallelRangeJob>: ParallelTaskJob {
+    let job: Job, parts: Int
+    var taskCount: Int { parts }
+
+    func run(task: Int, thread: Int) {
+        let r = ThreadPool.chunk(job.count, part: task, of: parts, granule: job.granule)
+        if !r.isEmpty { job.run(r) }
+    }
 }
 
 /// The shared counter a task job's threads take task numbers from.
@@ -65,7 +82,9 @@ struct TaskHandOut<Job: ParallelTaskJob>: ParallelJob {
 
 /// A fixed pool of worker threads that runs one job on all of them at once.
 ///
-/// Work is split statically (thread `t` of `n` always gets the same share), so results do not depend on
+/// A job runs on every thread at once, split statically (thread `t` of `n` always gets the same share), or as
+/// tasks and range chunks handed out to whichever thread is free, so that a thread on a busy core holds the others
+/// up less. Either way the work's pieces depend only on its size and the thread count, so results do not depend on
 /// scheduling: the same thread count gives the same numbers. The calling thread is worker 0. OpenBLAS is kept
 /// at one thread: the pool is the only source of parallelism, which avoids two sets of spinning threads
 /// fighting over the cores.
@@ -179,7 +198,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs `job` on every thread and returns when all have finished.
-    public func run<Job: ParallelJob>(_ job: Job) {
+    public func run<Job: ParallelJob>(_ job: Job) { dispatch(job) }
+
+    private func dispatch<Job: ParallelJob>(_ job: Job) {
         if threadCount == 1 { job.run(thread: 0, of: 1); return }
         withUnsafePointer(to: job) { p in
             shared.job = UnsafeRawPointer(p)
@@ -197,6 +218,16 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs `job` over its range: a fixed split with one chunk per thread, or its chunks handed out as tasks.
+    public func run<Job: ParallelRangeJob>(_ job: Job) {
+        let chunks = max(1, job.chunksPerThread)
+        if threadCount == 1 || chunks == 1 {
+            dispatch(job)
+        } else {
+            run(tasks: RangeChunks(job: job, parts: threadCount * chunks))
+        }
+    }
+
     /// Runs `job`'s tasks on all threads, each thread taking the next task when it finishes one; returns when
     /// all are done.
     public func run<Job: ParallelTaskJob>(tasks job: Job) {
@@ -206,7 +237,7 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         taskCounter.next.store(0, ordering: .relaxed)  // published to the workers by run's generation bump
-        run(TaskHandOut(job: job, counter: taskCounter))
+        dispatch(TaskHandOut(job: job, counter: taskCounter))
     }
 
     /// The `part`-th of `parts` contiguous chunks of `0..<count`, boundaries rounded to `granule`.

@@ -6,7 +6,7 @@ package enum Linear {
     package static func forward(_ pool: ThreadPool, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                w: UnsafePointer<Float>, b: UnsafePointer<Float>?, rows: Int, inF: Int, outF: Int) {
         let timer = LayerProfiler.begin(); defer { LayerProfiler.end(.linearForward, timer) }
-        pool.run(Forward(out: out, inp: inp, w: w, b: b, count: rows, inF: inF, outF: outF))
+        pool.run(Forward(out: out, inp: inp, w: w, b: b, count: rows, inF: inF, outF: outF, threads: pool.threadCount))
     }
 
     /// dinp: [rows × inF] (written, or skipped when nil), dw: [outF × inF] (written), db: [outF] (written)
@@ -35,8 +35,9 @@ package enum Linear {
     /// Rows split across threads: a GEMM and the bias add on each part while it is in cache.
     struct Forward: ParallelRangeJob {
         let out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, w: UnsafePointer<Float>
-        let b: UnsafePointer<Float>?, count: Int, inF: Int, outF: Int
+        let b: UnsafePointer<Float>?, count: Int, inF: Int, outF: Int, threads: Int
         var granule: Int { 16 }
+        var chunksPerThread: Int { ThreadPool.gemmChunks(rows: count, threads: threads) }
 
         func run(_ r: Range<Int>) {
             BLAS.gemm(transB: true, m: r.count, n: outF, k: inF, a: inp + r.lowerBound * inF, lda: inF,

@@ -73,4 +73,38 @@ final class ThreadPoolTests: XCTestCase {
             for c in chunks.dropLast() { XCTAssertEqual(c.upperBound % granule, 0, "\(count) \(parts) \(granule)") }
         }
     }
+
+    /// Tasks by whoever is free: every task runs once; with one thread slowed (standing for a busy core) the other
+    /// takes most of them; a range job's chunks, handed out so, give the numbers of a fixed split.
+    struct SlowedTasks: ParallelTaskJob {
+        let ranBy: UnsafeMutablePointer<Int>, taskCount: Int
+        func run(task: Int, thread: Int) {
+            if thread == 1 { usleep(2_000) }
+            ranBy[task] = thread + 1  // each task's own slot: no two threads write the same one
+        }
+    }
+
+    struct SquareRange: ParallelRangeJob {
+        let x: UnsafeMutablePointer<Float>, count: Int, chunksPerThread: Int
+        var granule: Int { 8 }
+        func run(_ r: Range<Int>) { for i in r { x[i] = Float(i).squareRoot() * 1.5 + x[i] } }
+    }
+
+    func testTasksGoToWhicheverThreadIsFree() {
+        let pool = ThreadPool(threads: 2), n = 200
+        let ranBy = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        defer { ranBy.deallocate() }
+        ranBy.initialize(repeating: 0, count: n)
+        pool.run(tasks: SlowedTasks(ranBy: ranBy, taskCount: n))
+        let owners = Array(UnsafeBufferPointer(start: ranBy, count: n))
+        XCTAssert(owners.allSatisfy { $0 == 1 || $0 == 2 }, "every task ran")
+        XCTAssertGreaterThan(owners.filter { $0 == 1 }.count, 150, "the free thread took most of the tasks")
+        let dynamic = AlignedBuffer(count: 1001), fixed = AlignedBuffer(count: 1001)
+        pool.run(SquareRange(x: dynamic.pointer, count: 1001, chunksPerThread: 4))
+        pool.run(SquareRange(x: fixed.pointer, count: 1001, chunksPerThread: 1))
+        XCTAssertEqual(dynamic.array, fixed.array)
+        XCTAssertEqual(dynamic.array[1000], Float(1000).squareRoot() * 1.5)
+        XCTAssertEqual(ThreadPool.gemmChunks(rows: 8192, threads: 2), 4)
+        XCTAssertEqual(ThreadPool.gemmChunks(rows: 768, threads: 2), 1, "a weight gradient's GEMM keeps one chunk per thread")
+    }
 }
