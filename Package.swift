@@ -1,9 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Speed needs AVX2+FMA code generation: without `-target-cpu haswell` every SIMD8 fused multiply-add
-/// becomes eight scalar `fmaf` calls (see the README's "Performance" section).
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
+/// On x86-64 speed needs AVX2+FMA code generation: without `-target-cpu haswell` every SIMD8 fused multiply-add
+/// becomes eight scalar `fmaf` calls (see the README's "Performance" section); `vitkit` checks the CPU for both
+/// before it runs any of that code (CCPUCheck). Elsewhere (arm64: Apple silicon, Graviton) the compiler's default
+/// target already has NEON, which SIMD8 maps onto. The manifest is compiled for the machine that builds, so this
+/// follows the host's architecture (a cross-compile to another one passes its own -target-cpu).
+#if arch(x86_64)
+let codegen = ["-target-cpu", "haswell"]
+#else
+let codegen: [String] = []
+#endif
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + codegen)]
 
 let package = Package(
     name: "ViTKit",
@@ -47,7 +55,9 @@ let package = Package(
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: fast),
-        .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI"], swiftSettings: fast),
+        // checks for AVX2 and FMA before main (compiled without them)
+        .target(name: "CCPUCheck"),
+        .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI", "CCPUCheck"], swiftSettings: fast),
         // runnable examples of the Swift API (README: "The Swift API"); CI builds and runs each at a tiny size
         .executableTarget(name: "TrainOnFolder", dependencies: ["ViTKit"], path: "Examples/TrainOnFolder", swiftSettings: fast),
         .executableTarget(name: "CustomLoop", dependencies: ["ViTKit"], path: "Examples/CustomLoop", swiftSettings: fast),

@@ -16,13 +16,27 @@ import XCTest
 /// on a bad checkpoint, normalisation that did not follow the model, and messages that did not say enough. Most
 /// tests run the real binary with two threads, as a user does.
 final class NewUserTests: XCTestCase {
-    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
         let p = Process(), out = Pipe(), err = Pipe()
         p.executableURL = try vitkitBinary(); p.arguments = args; p.standardOutput = out; p.standardError = err
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try p.run()
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// On a CPU without AVX2 or FMA (stood for by the test hook) vitkit exits 1 with one line naming the feature,
+    /// before any of its AVX2 code runs; on this one it runs.
+    func testACPUWithoutAVX2GetsOneLineNotSIGILL() throws {
+        for feature in ["AVX2", "FMA"] {
+            let r = try run(["--help"], environment: ["VITKIT_PRETEND_MISSING_CPU_FEATURE": feature])
+            XCTAssertEqual(r.code, 1)
+            XCTAssertEqual(r.out, "", "nothing ran")
+            XCTAssert(r.err.hasPrefix("vitkit: this CPU lacks \(feature), which this x86-64 build needs"), r.err)
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1)
+        }
+        XCTAssertEqual(try run(["--help"]).code, 0)
     }
 
     /// Asserts exit code 1 and exactly one line on stderr, `error: …` containing `text`.
