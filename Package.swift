@@ -13,6 +13,11 @@ let codegen: [String] = []
 #endif
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + codegen)]
 
+/// BLAS and LAPACK (`cblas_sgemm`, `dgesvd`): Accelerate on Apple platforms, OpenBLAS elsewhere.
+let apple: [Platform] = [.macOS, .iOS, .tvOS, .visionOS]
+let blas: [Target.Dependency] = [.target(name: "CBLAS", condition: .when(platforms: [.linux, .android, .windows, .openbsd, .wasi]))]
+let accelerate: [LinkerSetting] = [.linkedFramework("Accelerate", .when(platforms: apple))]
+
 let package = Package(
     name: "ViTKit",
     platforms: [.macOS(.v13)],
@@ -28,23 +33,24 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // OpenBLAS off Apple platforms; there BLAS and LAPACK come from Accelerate (see blas below)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         // libpng's full API reports errors by longjmp, which only C code may catch
         .target(name: "CImageCodecs", dependencies: ["CPNG"]),
         // Open MPI loaded at run time (dlopen): builds without MPI, joins an mpirun job when started by one
         .target(name: "CMPILoader", linkerSettings: [.linkedLibrary("dl")]),
         // one module per concern; their imports form a graph without cycles (README: "Modules")
-        .target(name: "ViTKitCore", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "ViTKitNN", dependencies: ["ViTKitCore", "CBLAS"], swiftSettings: fast),
+        .target(name: "ViTKitCore", dependencies: blas, swiftSettings: fast, linkerSettings: accelerate),
+        .target(name: "ViTKitNN", dependencies: ["ViTKitCore"], swiftSettings: fast),
         .target(name: "ViTKitDistributed", dependencies: ["ViTKitCore", "CMPILoader"], swiftSettings: fast),
         .target(name: "ViTKitIO", dependencies: ["ViTKitCore", "CSystemZlib", "COpenSSL", "ZIPFoundation"], swiftSettings: fast),
         .target(name: "ViTKitImaging", dependencies: ["ViTKitCore", "ViTKitIO", "CPNG", "CImageCodecs", "CTurboJPEG"], swiftSettings: fast),
         .target(name: "ViTKitData", dependencies: ["ViTKitCore", "ViTKitIO", "ViTKitImaging"], swiftSettings: fast),
-        .target(name: "ViTKitModels", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "CBLAS"], swiftSettings: fast),
+        .target(name: "ViTKitModels", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging"], swiftSettings: fast),
         .target(name: "ViTKitPictures", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitModels"], swiftSettings: fast),
         .target(name: "ViTKitTraining", dependencies: ["ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
                                                        "ViTKitModels", "ViTKitPictures", "ViTKitDistributed"], swiftSettings: fast),

@@ -1,9 +1,19 @@
-import CBLAS
+#if canImport(Accelerate)
+import Accelerate  // Apple platforms: BLAS and LAPACK from the system (untested here: see the README)
+#else
+import CBLAS  // elsewhere: OpenBLAS
+#endif
 
-/// Row-major single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`.
+/// Row-major single-precision GEMM through OpenBLAS (Accelerate on Apple platforms): `C = alpha * op(A) * op(B) + beta * C`.
 package enum BLAS {
-    /// Keeps OpenBLAS to one thread; ViTKit's ThreadPool does the parallel split itself.
-    package static func setSingleThreaded() { openblas_set_num_threads(1) }
+    /// Keeps the BLAS to one thread; ViTKit's ThreadPool does the parallel split itself.
+    package static func setSingleThreaded() {
+        #if canImport(Accelerate)
+        // Accelerate has no portable switch before macOS 15; its GEMMs on the pool's small blocks stay on the caller
+        #else
+        openblas_set_num_threads(1)
+        #endif
+    }
 
     /// `C[M×N] = alpha * op(A)[M×K] * op(B)[K×N] + beta * C`, all row-major with leading dimensions.
     @inline(__always)
