@@ -1,10 +1,10 @@
 import Foundation
+#if canImport(FoundationNetworking) && !VITKIT_NO_URLSESSION
 import FoundationNetworking
+#endif
 import ViTKitCore
 import ViTKitIO
 import ViTKitImaging
-#if canImport(FoundationNetworking)
-#endif
 
 /// timm's `--dataset-download`: the datasets' files from their publishers, each checked against the published MD5,
 /// resumed (HTTP Range) when a previous download stopped part-way, and archives unpacked into the data folder.
@@ -98,6 +98,35 @@ public enum DatasetDownload {
     }
 }
 
+#if VITKIT_NO_URLSESSION
+/// The release binary's download (`scripts/release.sh` builds with VITKIT_NO_URLSESSION, so that no libcurl is
+/// linked): the `curl` command, when the system has one, appending to the part file from `resumeFrom`.
+final class HTTPFetch {
+    let url: String, file: String, resumeFrom: Int
+
+    init(url: String, file: String, resumeFrom: Int, progress: ((Int, Int?) -> Void)?) {
+        self.url = url; self.file = file; self.resumeFrom = resumeFrom
+    }
+
+    func run() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "-fL", "--retry", "3", "-C", "-", "-o", file, url]
+        do { try p.run() } catch {
+            throw ViTKitError("this vitkit downloads through the curl command, which could not be started (\(error)): "
+                + "install curl, or fetch \(url) into the data folder yourself")
+        }
+        p.waitUntilExit()
+        if p.terminationStatus == 127 {
+            throw ViTKitError("this vitkit downloads through the curl command, which is not installed: install curl, or "
+                + "fetch \(url) into the data folder yourself")
+        }
+        if p.terminationStatus != 0 {
+            throw ViTKitError("download of \(url) failed (curl exit code \(p.terminationStatus)); run again to resume it")
+        }
+    }
+}
+#else
 /// One HTTP GET streamed into a file, appending from `resumeFrom` when the server honours the Range request and
 /// starting over when it answers with the whole file.
 final class HTTPFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable {
@@ -169,3 +198,4 @@ final class HTTPFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         done.signal()
     }
 }
+#endif
