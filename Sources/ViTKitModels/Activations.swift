@@ -82,6 +82,27 @@ package final class Activations {
         }
     }
 
+    /// Floats held, as allocated.
+    var floatCount: Int {
+        [cols, patchOut, residuals, saved, hidden, lnOut, attnOut, finalNorm, finalMean, finalRstd, pooled, fcNormOut, fcMean,
+         fcRstd, logits, dLogits, headLogits, dHeadLogits, dResid, dTmp, dBranch, sharedGrad, dPooled, dPooledNorm,
+         threadScratch].reduce(0) { $0 + $1.count }
+    }
+
+    /// The floats `init(config:capacity:threads:)` allocates, without allocating them (the same sizes, kept equal
+    /// by a test), so that a batch that cannot fit is refused before any memory is taken.
+    static func floatCount(config c: ViTConfig, capacity b: Int, threads: Int) -> Int {
+        let rows = b * c.numTokens, d = c.embedDim, hid = c.mlpHidden, heads = c.numHeads, headRows = c.distilled ? 2 : 1
+        let final = c.useFcNorm ? 0 : rows * d + 2 * rows
+        let perLayer = rows * d * 4 + rows * hid + rows * 4 + b * heads * c.numTokens
+        let patches = b * c.numPatches * c.inChans * c.patchSize * c.patchSize + (c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
+        let head = 2 * headRows * b * d + 2 * headRows * b + b * c.numClasses + headRows * b * c.numClasses
+            + (c.distilled ? 4 * b * c.numClasses : 0) + 2 * headRows * b * d
+        return patches + (c.depth + 1) * rows * d + c.depth * perLayer + rows * hid + 2 * rows * d + final + head
+            + 2 * rows * d + (c.depth > 0 ? rows * d : 0) + rows * max(hid, 3 * d)
+            + threads * max(Attention.scratchPerThread(tokens: c.numTokens), 2 * d)
+    }
+
     @inline(__always) package func resid(_ l: Int) -> UnsafeMutablePointer<Float> {
         residuals.pointer + l * capacity * tokens * dim
     }

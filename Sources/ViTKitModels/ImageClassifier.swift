@@ -116,6 +116,22 @@ extension ImageClassifier {
         return true
     }
 
+    /// Bytes of the activation buffers a training pass over `batch` images takes (`inference`: a teacher's
+    /// evaluation-only buffers), computed from the shapes without allocating.
+    package func activationBytes(batch: Int, inference: Bool = false) -> Int {
+        switch architecture {
+        case .vit(let c): return 4 * Activations.floatCount(config: c, capacity: batch, threads: pool.threadCount)
+        case .convMixer(let c): return 4 * ConvMixerActivations.floatCount(config: c, capacity: batch, forTraining: !inference)
+        }
+    }
+
+    /// Whether training buffers for `batch` images are already allocated.
+    package func hasTrainingActivations(batch: Int) -> Bool {
+        if let v = self as? VisionTransformer { return (v.acts?.capacity ?? 0) >= batch }
+        if let m = self as? ConvMixer, let a = m.acts { return a.capacity >= batch && a.forTraining }
+        return false
+    }
+
     /// Square inputs unless a model says otherwise.
     public var inputWidth: Int { imgSize }
 

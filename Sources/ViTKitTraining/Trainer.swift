@@ -131,6 +131,7 @@ public final class Trainer {
             if ema == nil { ema = try ModelEMA(copying: model, decay: o.modelEMADecay, warmup: o.modelEMAWarmup) }
             for b in [ema!.model.params, ema!.model.state] { parallel.communicator.broadcast(b) }
         }
+        try checkMemory(batch: o.batchSize)
         model.reserve(batch: o.batchSize)
         model.setDropPath(rate: o.dropPath, capacity: o.batchSize)
         model.setDropout(head: o.drop, pos: o.posDrop, capacity: o.batchSize)
@@ -266,5 +267,28 @@ public final class Trainer {
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+
+    /// Refuses, before the activations are allocated, a batch whose buffers (the model's, and a teacher's
+    /// evaluation ones) would not fit in the memory the system has available now; the message gives the estimate
+    /// beside what is already held (parameters, gradients, optimiser state) and the largest batch that fits.
+    func checkMemory(batch: Int) throws {
+        guard let available = SystemMemory.availableBytes() else { return }
+        let teacher = step.distiller?.teacher
+        func need(_ b: Int) -> Int {
+            model.activationBytes(batch: b) + (teacher?.activationBytes(batch: b, inference: true) ?? 0)
+        }
+        if model.hasTrainingActivations(batch: batch) { return }  // held already: nothing new to allocate
+        let activations = need(batch)
+        if activations <= available { return }
+        var fits = batch
+        while fits > 1 && need(fits) > available { fits /= 2 }
+        let held = 4 * (model.params.count + model.grads.count + model.state.count
+            + optimizer.stateBuffers.reduce(0) { $0 + $1.buffer.count })
+        throw ViTKitError("batch \(batch) of \(model.name) needs about \(SystemMemory.text(activations)) of activations"
+            + (teacher.map { " (the teacher \($0.name)'s included)" } ?? "")
+            + ", beside \(SystemMemory.text(held)) of parameters, gradients and optimiser state already held, but "
+            + "\(SystemMemory.text(available)) is available: lower --batch-size (\(need(fits) <= available ? "\(fits) fits" : "not even 1 fits"))"
+            + ", or keep the global batch with --grad-accum-steps")
     }
 }

@@ -358,3 +358,43 @@ final class DistillationTests: XCTestCase {
         XCTAssertEqual(m.parameter("dist_token")!.map { $0 }, [Float](repeating: 0, count: 32), "the follow-up's tokens start at 0")
     }
 }
+
+/// A batch that cannot fit is refused before its buffers are allocated, with the estimate; the estimates equal
+/// what the models allocate.
+final class MemoryEstimateTests: XCTestCase {
+    func testActivationEstimatesEqualTheAllocations() throws {
+        for name in ["vit_tiny_patch2_32", "small", "deit_tiny_distilled_patch16_224"] {
+            var c = try ViTConfig.named(name); c.imgSize = 32; c.patchSize = name.contains("deit") ? 8 : c.patchSize
+            for pool in [Pools.one, Pools.two] {
+                let m = try VisionTransformer(config: c, pool: pool)
+                m.reserve(batch: 3)
+                XCTAssertEqual(m.activationBytes(batch: 3), 4 * m.acts!.floatCount, name)
+            }
+        }
+        let cm = try ConvMixer(config: ConvMixerConfig(name: "cm", imgSize: 16, patchSize: 2, numClasses: 4, dim: 8, depth: 3,
+                                                       kernelSize: 3), pool: Pools.two)
+        var rng = RNG(seed: 1); cm.initialize(rng: &rng)
+        let x = [Float](repeating: 0.5, count: 2 * 3 * 16 * 16)
+        _ = x.withUnsafeBufferPointer { cm.forward(images: $0.baseAddress!, batch: 2) }
+        XCTAssertEqual(cm.activationBytes(batch: 2, inference: true), 4 * cm.acts!.floatCount)
+        cm.reserve(batch: 2)
+        XCTAssertEqual(cm.activationBytes(batch: 2), 4 * cm.acts!.floatCount)
+    }
+
+    func testABatchThatCannotFitIsRefusedBeforeAllocating() throws {
+        let (train, test) = TrainingTests.data()
+        let m = try VisionTransformer(config: TrainingTests.tinyConfig(), pool: Pools.two)
+        let t = Trainer(model: m, options: TrainingTests.options(epochs: 1))
+        t.log = { _ in }
+        setenv("VITKIT_MEMORY_AVAILABLE", "\(m.activationBytes(batch: 2) + 1)", 1)
+        defer { unsetenv("VITKIT_MEMORY_AVAILABLE") }
+        XCTAssertThrowsError(try t.fit(train: train, test: test)) {
+            let text = "\($0)"
+            XCTAssert(text.contains("batch \(t.options.batchSize) of tiny needs about") && text.contains("MiB is available")
+                      && text.contains("(2 fits)") && text.contains("--grad-accum-steps"), text)
+        }
+        XCTAssertNil(m.acts, "nothing allocated")
+        unsetenv("VITKIT_MEMORY_AVAILABLE")
+        try t.fit(train: train, test: test)
+    }
+}

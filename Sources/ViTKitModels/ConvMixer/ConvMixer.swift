@@ -312,6 +312,13 @@ final class ConvMixerActivations {
         logits = AlignedBuffer(count: b * c.numClasses); dLogits = AlignedBuffer(count: b * c.numClasses)
     }
 
+    /// The floats `init(config:capacity:forTraining:)` allocates, without allocating them.
+    static func floatCount(config c: ConvMixerConfig, capacity b: Int, forTraining: Bool = true) -> Int {
+        let rows = b * c.gridSize * c.gridSize, plane = rows * c.dim
+        let saved = forTraining ? 4 * c.depth + 1 : 5, gradients = forTraining ? 4 * plane + b * c.dim : 0
+        return rows * c.inChans * c.patchSize * c.patchSize + (saved + 2) * plane + gradients + b * c.dim + 2 * b * c.numClasses
+    }
+
     /// Floats held, for memory estimates.
     var floatCount: Int {
         [cols, stemPre, saved, g, gDerivative, dPre, dX, dR, pooled, dPooled, logits, dLogits].reduce(0) { $0 + $1.count }
