@@ -12,8 +12,8 @@ set -euo pipefail
 torch_bench=${1:?usage: bench_long_attention.sh PATH/TO/torch_vit_bench.py [PYTHON] [PAIRS]}
 python=${2:-python3}; pairs=${3:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
-swift build -c release --package-path "$here" --product vitkit >/dev/null
-vitkit=${VITKIT:-$here/.build/release/vitkit}
+if [ -z "${VITKIT:-}" ]; then swift build -c release --package-path "$here" --product vitkit >/dev/null; fi
+vitkit=${VITKIT:-$here/.build/release/vitkit}  # VITKIT=path: that binary, no build
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 summary() {  # label, then lines "vitkit_img_s torch_img_s vitkit_rss torch_rss"
     awk -v l="$1" '{ r = $1 / $2; m = $3 / $4; s += r; sm += m; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r
