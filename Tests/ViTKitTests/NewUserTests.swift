@@ -39,6 +39,39 @@ final class NewUserTests: XCTestCase {
         XCTAssertEqual(try run(["--help"]).code, 0)
     }
 
+    /// A write that fails (here: over the file-size limit, ulimit -f, so EFBIG instead of SIGXFSZ) stops training
+    /// with exit code 1 and one line naming the file and the system's reason; the files of the last good epoch
+    /// stay whole and unchanged, no temporary file is left, and the run resumes from them once there is room.
+    func testAFailedCheckpointWriteStopsTrainingAndKeepsThePreviousFiles() throws {
+        let dir = try temporaryDirectory(), bin = try vitkitBinary().path
+        let args = ["train", "--embed-dim", "32", "--depth", "1", "--num-heads", "2", "--synthetic-train", "256",
+                    "--synthetic-test", "64", "-b", "64", "--threads", "1", "--output", dir]
+        XCTAssertEqual(try run(args + ["--epochs", "1"]).code, 0)
+        // summary.csv is written before the checkpoints: it may gain the failed epoch's row, which the resumed
+        // run then rewrites
+        let names = ["train_state.safetensors", "last.safetensors", "model_best.safetensors"]
+        func contents() throws -> [Data] { try names.map { try Data(contentsOf: URL(fileURLWithPath: dir + "/" + $0)) } }
+        let before = try contents()
+        let p = Process(), err = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -f 100; exec \"$0\" \"$@\"", bin] + args + ["--epochs", "3", "--resume", dir]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = err
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, "not killed by SIGXFSZ")
+        XCTAssertEqual(p.terminationStatus, 1, e)
+        XCTAssert(e.hasPrefix("error: cannot write \(dir)/train_state.safetensors") && e.contains("File too large"), e)
+        XCTAssertEqual(try contents(), before, "the last good epoch's files, unchanged")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(left, [], "no temporary file left")
+        let resumed = try run(args + ["--epochs", "2", "--resume", dir])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        XCTAssert(resumed.out.contains("epoch=2 "), resumed.out)
+        let summary = try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8)
+        XCTAssertEqual(summary.split(separator: "\n").map { $0.prefix(2) }, ["ep", "0,", "1,"], "one row per epoch")
+    }
+
     /// Asserts exit code 1 and exactly one line on stderr, `error: …` containing `text`.
     func assertFails(_ args: [String], _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try run(args)
