@@ -59,8 +59,10 @@ let package = Package(
         .target(
             name: "ViTKitCLI",
             dependencies: ["ViTKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "Yams", package: "Yams")],
+                           .product(name: "Yams", package: "Yams"), "CStopSignals"],
             swiftSettings: fast),
+        // SIGINT and SIGTERM recorded for the training loop (a C handler: only async-signal-safe code in it)
+        .target(name: "CStopSignals"),
         // checks for AVX2 and FMA before main (compiled without them)
         .target(name: "CCPUCheck"),
         .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI", "CCPUCheck"], swiftSettings: fast),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CStopSignals
 import Foundation
 import ViTKit
 
@@ -235,7 +236,13 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8)); throw ExitCode.failure
         }
         if world.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
-        do { try train(world: world) } catch {
+        do { try train(world: world) } catch let stop as TrainingInterrupted {
+            // every process stopped after the same update (the trainer's vote), so the job ends together
+            if world.rank == 0 { FileHandle.standardError.write(Data("\(stop)\n".utf8)) }
+            world.finalize()
+            let signal = vitkit_stop_signal()
+            throw ExitCode(128 + (signal == 0 ? SIGTERM : signal))  // 0: another process was asked
+        } catch {
             // a rank that stops alone would leave the others waiting in a collective: MPI_Abort ends them all
             if world.usesMPI { fflush(stderr); world.abort(code: 1) }
             throw error
@@ -279,7 +286,8 @@ struct TrainCommand: ParsableCommand {
             if let resume {
                 let path = Trainer.trainingStatePath(for: resume)
                 let changed = try trainer.resume(from: path, optimizerState: !noResumeOpt)
-                print("# resumed from \(path) after epoch \(trainer.startEpoch)"
+                print("# resumed from \(path) " + (trainer.position.map { "at epoch \(trainer.startEpoch + 1) after update \($0.step) of \($0.steps)" }
+                                                       ?? "after epoch \(trainer.startEpoch)")
                     + (noResumeOpt ? " (weights only: AdamW starts afresh)" : ""))
                 for k in changed.keys.sorted() { print("# resume: \(k) was \(changed[k]!.0), now \(changed[k]!.1)") }
             } else {
@@ -316,6 +324,13 @@ struct TrainCommand: ParsableCommand {
             if amp { print("# --amp: ViTKit trains in float32 on the CPU; the flag changes nothing") }
             if pinMem { print("# --pin-mem: there is no GPU memory to pin; the flag changes nothing") }
             fflush(stdout)
+            // from here on a Ctrl-C (or SIGTERM) finishes the step, saves the position in the epoch and exits 130
+            // (143); a second one exits at once
+            vitkit_catch_stop_signals()
+            trainer.stopRequest = {
+                switch vitkit_stop_signal() { case 0: nil; case SIGINT: "SIGINT"; case SIGTERM: "SIGTERM"; default: "a signal" }
+            }
+            if let at = ProcessInfo.processInfo.environment["VITKIT_TEST_SIGNAL_AT"] { trainer.observers.append(try SignalAtStep(at)) }
             try trainer.fit(train: train, test: test)
         }
         return trainImages
@@ -357,3 +372,19 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension RandomErasing.Mode: ExpressibleByArgument {}
+
+/// Test hook (`VITKIT_TEST_SIGNAL_AT=EPOCH:UPDATE[:COUNT]`, 1-based): raises SIGINT COUNT times (default 1) at the end
+/// of that update, so a test interrupts a run at a known place with a real signal through the real handler.
+final class SignalAtStep: TrainingObserver {
+    let epoch: Int, update: Int, count: Int
+
+    init(_ spec: String) throws {
+        let v = spec.split(separator: ":").compactMap { Int($0) }
+        guard v.count == 2 || v.count == 3 else { throw ViTKitError("VITKIT_TEST_SIGNAL_AT '\(spec)': expected EPOCH:UPDATE[:COUNT]") }
+        epoch = v[0]; update = v[1]; count = v.count == 3 ? v[2] : 1
+    }
+
+    func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws {
+        if epoch + 1 == self.epoch && step + 1 == update { for _ in 0..<count { raise(SIGINT) } }
+    }
+}

@@ -50,6 +50,19 @@ public final class Trainer {
     /// Epochs the run trains: the schedule's count (`LRSchedule.totalEpochs`, cooldown and warmup prefix included).
     public private(set) var totalEpochs: Int
 
+    /// Asked after every optimiser update and epoch: a reason (the CLI: "SIGINT" or "SIGTERM") ends `fit` there,
+    /// the training state saved with the position inside the epoch (`EpochPosition`), and `fit` throws
+    /// `TrainingInterrupted`. With several processes they agree, so all stop after the same update.
+    public var stopRequest: () -> String? = { nil }
+    /// Where the unfinished epoch `startEpoch` stands: set by `resume` from a state saved inside an epoch, and when a
+    /// stop request ends `fit`; nil at an epoch's end.
+    public private(set) var position: EpochPosition?
+    /// What `--resume` continues from: epochs done, AdamW's step, the history and `position`.
+    public var trainingState: TrainingState {
+        TrainingState(epoch: startEpoch, optimizerStep: optimizer.step, bestTop1: bestTop1, history: history,
+                      settings: configuration.arguments, position: position)
+    }
+
     /// The processes training together (timm's DDP semantics, `DataParallel`); one by default.
     public let parallel: DataParallel
     /// Whether this process prints and writes the run's files (rank 0).
@@ -97,7 +110,7 @@ public final class Trainer {
     @discardableResult
     public func resume(from path: String, optimizerState: Bool = true) throws -> [String: (String, String)] {
         let state = try Checkpoint.loadTrainingState(model, optimizer: optimizerState ? optimizer : nil, from: path)
-        startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1
+        startEpoch = state.epoch; history = state.history; bestTop1 = state.bestTop1; position = state.position
         if options.modelEMA {
             let average = try ModelEMA(copying: model, decay: options.modelEMADecay, warmup: options.modelEMAWarmup)
             try Checkpoint.loadEMA(average.model, from: path)  // a state saved without one starts from the weights
@@ -120,6 +133,10 @@ public final class Trainer {
                 ?? "the \(train.count) training images"
             throw ViTKitError("the global batch of \(globalBatch) images (batch \(o.batchSize) × \(world.size) processes × "
                 + "\(k) accumulation steps) is larger than \(taken) (drop_last leaves no batch)")
+        }
+        if let p = position, p.steps != steps || p.step > steps {
+            throw ViTKitError("the training state was saved after update \(p.step) of \(p.steps) in epoch \(startEpoch + 1), but this "
+                + "run makes \(steps) updates an epoch: resume with the data, batch size, processes and accumulation steps it had")
         }
         if o.distillation.kind != .none && step.distiller == nil {
             throw ViTKitError("distillation \(o.distillation.kind.rawValue) needs a teacher: give one to Trainer.distill(from:) (vitkit: --distill-teacher FILE)")
@@ -154,6 +171,16 @@ public final class Trainer {
         mixDraws.initialize(repeating: Mixup.Draw(lam: 1, box: nil), count: o.batchSize)
         defer { mixDraws.deallocate() }
         let mixOriginals = AlignedBuffer(count: mixup.active && mixup.mode == .elem ? o.batchSize * train.imageBytes : 0)
+        // the processes' stop votes, summed (allocated here: the step allocates nothing)
+        let vote = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { vote.deallocate() }
+        func agreedStop() -> String? {
+            let reason = stopRequest()
+            guard world.size > 1 else { return reason }
+            vote.pointee = reason == nil ? 0 : 1
+            world.allReduceSum(vote, count: 1)
+            return reason ?? (vote.pointee > 0 ? "another process's stop request" : nil)
+        }
         var watchers: [TrainingObserver] = []
         if isMain {
             watchers.append(ProgressObserver(log: log, show: progress))
@@ -170,6 +197,7 @@ public final class Trainer {
         for w in watchers { try w.fitWillStart(self) }
         let schedule = o.scheduler(globalBatch: globalBatch, updatesPerEpoch: steps), epochs = schedule.totalEpochs
         totalEpochs = epochs
+        let resumedAt = position, resumedEpoch = startEpoch  // startEpoch moves on with each epoch
         for epoch in startEpoch..<max(startEpoch, min(epochs, stopAfter ?? epochs)) {
             // per epoch, or per update with --sched-on-updates (the epoch's first update's rate is the one logged)
             let metrics = history.map(\.testTop1)
@@ -181,10 +209,15 @@ public final class Trainer {
             if let repeatAug { order = repeatAug.order(permutation: order, batch: o.batchSize, accumulation: k).order }
             // mixup draws per process, as timm's (rank 0 draws what a single process does)
             var mixRng = RNG.stream(seed: o.seed &+ UInt64(world.rank), 3, UInt64(epoch))
+            // a resumed epoch goes on after its last update, every draw keyed as in an unbroken run
+            let resumed = epoch == resumedEpoch ? resumedAt : nil, first = resumed?.step ?? 0
+            if mixup.active {
+                for _ in 0..<(first * k) { mixup.draw(into: mixDraws, batch: o.batchSize, size: train.size, width: train.width, rng: &mixRng) }
+            }
             let t0 = Date()
-            var lossSum = 0.0
-            loader.start(epoch: epoch, order: order, batchStarts: batchStarts)
-            for s in 0..<steps {
+            var lossSum = resumed?.lossSum ?? 0
+            if first < steps { loader.start(epoch: epoch, order: order, batchStarts: Array(batchStarts[(first * k)...])) }
+            for s in first..<steps {
                 for micro in 0..<k {
                     let batch: (images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
                     do { batch = try loader.next() } catch {
@@ -222,14 +255,22 @@ public final class Trainer {
                     ema?.update(from: model, step: optimizer.step)
                     stepLosses.append(loss)
                     lossSum += Double(loss)
-                    let rate = Double((s + 1) * globalBatch) / Date().timeIntervalSince(t0)
+                    let rate = Double((s + 1 - first) * globalBatch) / Date().timeIntervalSince(t0)
                     for w in watchers {
                         try w.stepDidEnd(self, epoch: epoch, step: s, of: steps, meanLoss: lossSum / Double(s + 1), imagesPerSecond: rate)
                     }
                 }
+                if let reason = agreedStop() {
+                    position = EpochPosition(step: s + 1, steps: steps, lossSum: lossSum,
+                                             seconds: (resumed?.seconds ?? 0) + Date().timeIntervalSince(t0))
+                    for w in watchers { try w.fitWasInterrupted(self) }
+                    throw TrainingInterrupted(reason: reason, epoch: epoch, step: s + 1, steps: steps,
+                                              savedTo: isMain && o.outputDir != nil ? trainingStatePath : nil)
+                }
             }
+            position = nil
             parallel.distributeBatchNorm(model, mode: o.syncBN ? .none : o.distBN)
-            let seconds = Date().timeIntervalSince(t0)
+            let seconds = (resumed?.seconds ?? 0) + Date().timeIntervalSince(t0)
             var stats = EpochStats(epoch: epoch + 1, lr: lr, trainLoss: lossSum / Double(steps), seconds: seconds)
             if let test, (epoch + 1) % o.evalEvery == 0 || epoch + 1 == epochs {
                 let e0 = Date()
@@ -249,6 +290,10 @@ public final class Trainer {
             if improved { bestTop1 = stats.testTop1 }
             startEpoch = epoch + 1
             for w in watchers { try w.epochDidEnd(self, stats, improved: improved) }
+            if epoch + 1 < epochs, let reason = agreedStop() {
+                throw TrainingInterrupted(reason: reason, epoch: epoch + 1, step: 0, steps: steps,
+                                          savedTo: isMain && o.outputDir != nil ? trainingStatePath : nil)
+            }
         }
         return history
     }

@@ -14,6 +14,9 @@ public protocol TrainingObserver: AnyObject {
     func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws
     /// After each epoch, its evaluation included; `improved` says whether its top-1 is the best so far.
     func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws
+    /// When a stop request (`Trainer.stopRequest`) ends `fit` inside an epoch, after the step it was in:
+    /// `trainer.trainingState` holds the position (`EpochPosition`).
+    func fitWasInterrupted(_ trainer: Trainer) throws
 }
 
 extension TrainingObserver {
@@ -23,6 +26,8 @@ extension TrainingObserver {
     public func stepDidEnd(_ trainer: Trainer, epoch: Int, step: Int, of steps: Int, meanLoss: Double, imagesPerSecond: Double) throws {}
     /// Does nothing.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {}
+    /// Does nothing.
+    public func fitWasInterrupted(_ trainer: Trainer) throws {}
 }
 
 /// The live progress line (epoch, step, loss, images/s, ETA) given to `show`, and the plain epoch line to `log`.
@@ -97,15 +102,21 @@ public final class CheckpointWriter: TrainingObserver {
     /// Writes the training state and `last`, and `model_best` when `improved`.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {
         let meta = trainer.runMetadata.merging(["epoch": "\(stats.epoch)"]) { $1 }
-        try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: TrainingState(
-            epoch: stats.epoch, optimizerStep: trainer.optimizer.step, bestTop1: trainer.bestTop1, history: trainer.history,
-            settings: trainer.configuration.arguments), to: Trainer.trainingStatePath(in: folder), extra: meta,
-            ema: trainer.ema?.model)
+        try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: trainer.trainingState,
+                                         to: Trainer.trainingStatePath(in: folder), extra: meta, ema: trainer.ema?.model)
         try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("last.safetensors"), extra: meta)
         if improved {
             // with model EMA the best top-1 is the EMA's, so model_best holds its weights (timm's best metric)
             try Checkpoint.save(trainer.ema?.model ?? trainer.model,
                                 to: (folder as NSString).appendingPathComponent("model_best.safetensors"), extra: meta)
         }
+    }
+
+    /// Writes the training state with the position inside the epoch; `last` and `model_best` stay the last
+    /// finished epoch's.
+    public func fitWasInterrupted(_ trainer: Trainer) throws {
+        let meta = trainer.runMetadata.merging(["epoch": "\(trainer.startEpoch)"]) { $1 }
+        try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: trainer.trainingState,
+                                         to: Trainer.trainingStatePath(in: folder), extra: meta, ema: trainer.ema?.model)
     }
 }

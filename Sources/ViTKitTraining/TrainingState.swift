@@ -82,4 +82,49 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var history: [EpochStats]
     /// The run's configuration (`RunConfiguration.arguments`), to report what a resumed command changes.
     public var settings: [String: String]
+    /// Where epoch `epoch` (0-based) stood when a stop request ended training inside it; nil at an epoch's end.
+    public var position: EpochPosition?
+
+    /// The state after `epoch` epochs and `optimizerStep` updates, `position` inside the next one.
+    public init(epoch: Int, optimizerStep: Int, bestTop1: Double?, history: [EpochStats], settings: [String: String],
+                position: EpochPosition? = nil) {
+        self.epoch = epoch; self.optimizerStep = optimizerStep; self.bestTop1 = bestTop1; self.history = history
+        self.settings = settings; self.position = position
+    }
+}
+
+/// How far an interrupted epoch got: `step` of its `steps` optimiser updates made, their summed loss and the
+/// seconds they took. The epoch's random draws are keyed by position, so this is all a resume needs.
+public struct EpochPosition: Codable, Sendable, Equatable {
+    /// Updates made in the epoch.
+    public var step: Int
+    /// Updates an epoch of that run makes.
+    public var steps: Int
+    /// Their losses, summed (the epoch's mean training loss goes on from it).
+    public var lossSum: Double
+    /// Training seconds spent in the epoch so far.
+    public var seconds: Double
+
+    /// `step` of `steps` updates made, with losses summing to `lossSum`, in `seconds`.
+    public init(step: Int, steps: Int, lossSum: Double, seconds: Double) {
+        self.step = step; self.steps = steps; self.lossSum = lossSum; self.seconds = seconds
+    }
+}
+
+/// What `Trainer.fit` throws when a stop request (`Trainer.stopRequest`) ended it: where, why, and the training
+/// state file that holds the position (nil without an output folder).
+public struct TrainingInterrupted: Error, CustomStringConvertible, Sendable {
+    /// The request's reason (the CLI: "SIGINT", "SIGTERM").
+    public var reason: String
+    /// Epochs finished, and updates made in the next one of its `steps`.
+    public var epoch: Int, step: Int, steps: Int
+    /// The `train_state.safetensors` written, or nil.
+    public var savedTo: String?
+
+    /// One line: the reason, where, and how to continue.
+    public var description: String {
+        "training stopped by \(reason) " + (step == 0 ? "after epoch \(epoch)" : "at epoch \(epoch + 1) after update \(step) of \(steps)") + ": "
+            + (savedTo.map { "the state is saved in \($0); --resume \(($0 as NSString).deletingLastPathComponent) continues from it (last.safetensors holds the last finished epoch)" }
+               ?? "no output folder, nothing saved")
+    }
 }

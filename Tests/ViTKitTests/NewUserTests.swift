@@ -72,6 +72,74 @@ final class NewUserTests: XCTestCase {
         XCTAssertEqual(summary.split(separator: "\n").map { $0.prefix(2) }, ["ep", "0,", "1,"], "one row per epoch")
     }
 
+    /// Issue 20, item 4: a Ctrl-C inside an epoch finishes the update, saves the position in the epoch and exits 130;
+    /// `--resume` goes on from that update and ends with the weights and summary of an unbroken run, bit for bit
+    /// (mixup, drop path and random erasing draws included). A second Ctrl-C exits at once, leaving the last epoch's
+    /// state. SIGTERM sent from outside, wherever it lands, exits 143 and resumes the same way.
+    func testCtrlCAndSIGTERMMidEpochResumeToTheUnbrokenRun() throws {
+        let root = try temporaryDirectory()
+        let args = ["train", "--embed-dim", "32", "--depth", "1", "--num-heads", "2", "--synthetic-test", "64",
+                    "-b", "32", "--threads", "1", "-j", "1", "--mixup", "0.8", "--drop-path", "0.1", "--reprob", "0.25",
+                    "--epochs", "3"]
+        func weights(_ dir: String) throws -> [String: [Float]] {
+            try SafeTensors.read(path: dir + "/last.safetensors").tensors.mapValues(\.values)
+        }
+        func summary(_ dir: String) throws -> String { try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8) }
+        func state(_ dir: String) throws -> TrainingState {
+            let m = try VisionTransformer(config: try Checkpoint.config(at: dir + "/last.safetensors"), pool: Pools.one)
+            return try Checkpoint.loadTrainingState(m, optimizer: nil, from: dir + "/train_state.safetensors")
+        }
+        let small = args + ["--synthetic-train", "256"]
+        XCTAssertEqual(try run(small + ["--output", root + "/unbroken"]).code, 0)
+
+        let cut = root + "/cut"
+        let r = try run(small + ["--output", cut], environment: ["VITKIT_TEST_SIGNAL_AT": "2:3"])
+        XCTAssertEqual(r.code, 130, r.err)
+        XCTAssert(r.err.contains("training stopped by SIGINT at epoch 2 after update 3 of 8: the state is saved in \(cut)/train_state.safetensors"), r.err)
+        let saved = try state(cut)
+        XCTAssertEqual(saved.epoch, 1)
+        XCTAssertEqual(saved.position?.step, 3)
+        XCTAssertEqual(saved.position?.steps, 8)
+        let resumed = try run(small + ["--output", cut, "--resume", cut])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        XCTAssert(resumed.out.contains("at epoch 2 after update 3 of 8"), resumed.out)
+        XCTAssert(try weights(cut) == weights(root + "/unbroken"), "the resumed run ends with the unbroken run's weights")
+        XCTAssertEqual(try summary(cut), try summary(root + "/unbroken"))
+        XCTAssertNil(try state(cut).position)
+
+        let twice = root + "/twice"
+        let t = try run(small + ["--output", twice], environment: ["VITKIT_TEST_SIGNAL_AT": "2:3:2"])
+        XCTAssertEqual(t.code, 130, t.err)
+        XCTAssertFalse(t.err.contains("training stopped by"), "the second signal exits before anything is saved: \(t.err)")
+        XCTAssertEqual(try state(twice).epoch, 1)
+        XCTAssertNil(try state(twice).position, "the last finished epoch's state")
+
+        // from outside: 128 updates an epoch, SIGTERM a moment after the first epoch's line is out
+        let large = args + ["--synthetic-train", "4096"]
+        XCTAssertEqual(try run(large + ["--output", root + "/unbroken-large"]).code, 0)
+        let term = root + "/term", log = root + "/term.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process(), err = Pipe()
+        p.executableURL = try vitkitBinary(); p.arguments = large + ["--output", term]
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log)); p.standardError = err
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("epoch=1 ") ?? false) && Date() < deadline { usleep(2_000) }
+        usleep(150_000)  // most often inside epoch 2 (an epoch takes about 0.4 s), wherever the machine's load puts it
+        kill(p.processIdentifier, SIGTERM)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit)
+        XCTAssertEqual(p.terminationStatus, 143, e)
+        XCTAssert(e.contains("training stopped by SIGTERM"), e)
+        let where_ = try state(term)
+        let again = try run(large + ["--output", term, "--resume", term])
+        XCTAssertEqual(again.code, 0, again.err)
+        XCTAssert(try weights(term) == weights(root + "/unbroken-large"), "SIGTERM's resumed run ends with the unbroken run's weights")
+        XCTAssertEqual(try summary(term), try summary(root + "/unbroken-large"))
+        print("SIGTERM from outside landed after epoch \(where_.epoch), update \(where_.position?.step ?? 0) of 128")
+    }
+
     /// Asserts exit code 1 and exactly one line on stderr, `error: …` containing `text`.
     func assertFails(_ args: [String], _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try run(args)
