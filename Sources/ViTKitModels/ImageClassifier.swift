@@ -92,7 +92,8 @@ extension ImageClassifier {
         return logits
     }
 
-    /// A view of one parameter by its timm name.
+    /// A view of one parameter by its timm name, into the model's own buffer: valid only while the model lives
+    /// (copy it, `Array(view)`, with the model held, e.g. in a local).
     public func parameter(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
         table[name].map { UnsafeMutableBufferPointer(start: params.pointer + $0.offset, count: $0.count) }
     }
