@@ -198,6 +198,7 @@ public final class Trainer {
         let schedule = o.scheduler(globalBatch: globalBatch, updatesPerEpoch: steps), epochs = schedule.totalEpochs
         totalEpochs = epochs
         let resumedAt = position, resumedEpoch = startEpoch  // startEpoch moves on with each epoch
+        let savedState = isMain && o.outputDir != nil ? trainingStatePath : nil  // where a stop leaves the position
         for epoch in startEpoch..<max(startEpoch, min(epochs, stopAfter ?? epochs)) {
             // per epoch, or per update with --sched-on-updates (the epoch's first update's rate is the one logged)
             let metrics = history.map(\.testTop1)
@@ -264,8 +265,7 @@ public final class Trainer {
                     position = EpochPosition(step: s + 1, steps: steps, lossSum: lossSum,
                                              seconds: (resumed?.seconds ?? 0) + Date().timeIntervalSince(t0))
                     for w in watchers { try w.fitWasInterrupted(self) }
-                    throw TrainingInterrupted(reason: reason, epoch: epoch, step: s + 1, steps: steps,
-                                              savedTo: isMain && o.outputDir != nil ? trainingStatePath : nil)
+                    throw TrainingInterrupted(reason: reason, epoch: epoch, step: s + 1, steps: steps, savedTo: savedState)
                 }
             }
             position = nil
@@ -291,8 +291,7 @@ public final class Trainer {
             startEpoch = epoch + 1
             for w in watchers { try w.epochDidEnd(self, stats, improved: improved) }
             if epoch + 1 < epochs, let reason = agreedStop() {
-                throw TrainingInterrupted(reason: reason, epoch: epoch + 1, step: 0, steps: steps,
-                                          savedTo: isMain && o.outputDir != nil ? trainingStatePath : nil)
+                throw TrainingInterrupted(reason: reason, epoch: epoch + 1, step: 0, steps: steps, savedTo: savedState)
             }
         }
         return history

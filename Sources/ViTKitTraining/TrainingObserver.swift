@@ -101,9 +101,7 @@ public final class CheckpointWriter: TrainingObserver {
 
     /// Writes the training state and `last`, and `model_best` when `improved`.
     public func epochDidEnd(_ trainer: Trainer, _ stats: EpochStats, improved: Bool) throws {
-        let meta = trainer.runMetadata.merging(["epoch": "\(stats.epoch)"]) { $1 }
-        try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: trainer.trainingState,
-                                         to: Trainer.trainingStatePath(in: folder), extra: meta, ema: trainer.ema?.model)
+        let meta = try saveTrainingState(trainer)
         try Checkpoint.save(trainer.model, to: (folder as NSString).appendingPathComponent("last.safetensors"), extra: meta)
         if improved {
             // with model EMA the best top-1 is the EMA's, so model_best holds its weights (timm's best metric)
@@ -114,9 +112,14 @@ public final class CheckpointWriter: TrainingObserver {
 
     /// Writes the training state with the position inside the epoch; `last` and `model_best` stay the last
     /// finished epoch's.
-    public func fitWasInterrupted(_ trainer: Trainer) throws {
+    public func fitWasInterrupted(_ trainer: Trainer) throws { try saveTrainingState(trainer) }
+
+    /// Writes `trainer.trainingState`; returns the metadata the checkpoints carry (the run's, and the epochs done).
+    @discardableResult
+    private func saveTrainingState(_ trainer: Trainer) throws -> [String: String] {
         let meta = trainer.runMetadata.merging(["epoch": "\(trainer.startEpoch)"]) { $1 }
         try Checkpoint.saveTrainingState(trainer.model, optimizer: trainer.optimizer, state: trainer.trainingState,
                                          to: Trainer.trainingStatePath(in: folder), extra: meta, ema: trainer.ema?.model)
+        return meta
     }
 }
