@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// On x86-64 speed needs AVX2+FMA code generation: without `-target-cpu haswell` every SIMD8 fused multiply-add
@@ -11,7 +12,13 @@ let codegen = ["-target-cpu", "haswell"]
 #else
 let codegen: [String] = []
 #endif
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + codegen)]
+/// `VITKIT_FUZZ=1` (scripts/fuzz.sh, with `--sanitize=fuzzer` for the dependencies' coverage) builds ViTKit's code
+/// with coverage and AddressSanitizer together (swiftc keeps only its last `-sanitize=`, so SwiftPM's separate
+/// `--sanitize` flags cannot combine them), links `vitkit-fuzz` to libFuzzer, and keeps Swift's overflow and bounds
+/// checks (`-O`, not `-Ounchecked`), so a parser's bad index or size traps where the fuzzer sees it.
+let fuzzing = ProcessInfo.processInfo.environment["VITKIT_FUZZ"] == "1"
+let sanitizers = fuzzing ? ["-sanitize=fuzzer,address"] : []
+let fast: [SwiftSetting] = [.unsafeFlags([fuzzing ? "-O" : "-Ounchecked"] + codegen + sanitizers)]
 
 /// BLAS and LAPACK (`cblas_sgemm`, `dgesvd`): Accelerate on Apple platforms, OpenBLAS elsewhere.
 let apple: [Platform] = [.macOS, .iOS, .tvOS, .visionOS]
@@ -40,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         // libpng's full API reports errors by longjmp, which only C code may catch
-        .target(name: "CImageCodecs", dependencies: ["CPNG"]),
+        .target(name: "CImageCodecs", dependencies: ["CPNG"], cSettings: [.unsafeFlags(fuzzing ? ["-fsanitize=fuzzer-no-link,address"] : [])]),
         // Open MPI loaded at run time (dlopen): builds without MPI, joins an mpirun job when started by one
         .target(name: "CMPILoader", linkerSettings: [.linkedLibrary("dl")]),
         // one module per concern; their imports form a graph without cycles (README: "Modules")
@@ -66,12 +73,18 @@ let package = Package(
         // checks for AVX2 and FMA before main (compiled without them)
         .target(name: "CCPUCheck"),
         .executableTarget(name: "vitkit", dependencies: ["ViTKitCLI", "CCPUCheck"], swiftSettings: fast),
+        // coverage-guided fuzzing of every parser of user files (README: "Fuzzing"): the targets, and the program that
+        // hands them to libFuzzer (VITKIT_FUZZ=1) or, in a plain build, replays files through them
+        .target(name: "ViTKitFuzz", dependencies: ["ViTKitCore", "ViTKitIO", "ViTKitImaging", "ViTKitData", "ViTKitModels", "ViTKitCLI"], swiftSettings: fast),
+        .executableTarget(name: "vitkit-fuzz", dependencies: ["ViTKitFuzz"],
+                          swiftSettings: fast + (fuzzing ? [.define("VITKIT_LIBFUZZER")] : []),
+                          linkerSettings: [.unsafeFlags(sanitizers)]),
         // runnable examples of the Swift API (README: "The Swift API"); CI builds and runs each at a tiny size
         .executableTarget(name: "TrainOnFolder", dependencies: ["ViTKit"], path: "Examples/TrainOnFolder", swiftSettings: fast),
         .executableTarget(name: "CustomLoop", dependencies: ["ViTKit"], path: "Examples/CustomLoop", swiftSettings: fast),
         .executableTarget(name: "PredictWithTimm", dependencies: ["ViTKit"], path: "Examples/PredictWithTimm", swiftSettings: fast),
         .testTarget(name: "ViTKitTests", dependencies: ["ViTKit", "ViTKitCore", "ViTKitNN", "ViTKitIO", "ViTKitImaging", "ViTKitData",
-                                                     "ViTKitModels", "ViTKitPictures", "ViTKitTraining", "ViTKitDistributed", "ViTKitCLI", "vitkit"], resources: [.copy("Fixtures"), .copy("Support")],
+                                                     "ViTKitModels", "ViTKitPictures", "ViTKitTraining", "ViTKitDistributed", "ViTKitCLI", "vitkit", "ViTKitFuzz"], resources: [.copy("Fixtures"), .copy("Support")],
                     swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

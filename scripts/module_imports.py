@@ -12,7 +12,7 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sources = os.path.join(root, "Sources")
 package = open(os.path.join(root, "Package.swift")).read()
 declared = {}
-for m in re.finditer(r'\.(?:target|executableTarget)\(\s*name:\s*"(\w+)"\s*,\s*dependencies:\s*\[([^\]]*)\]', package):
+for m in re.finditer(r'\.(?:target|executableTarget)\(\s*name:\s*"([\w-]+)"\s*,\s*dependencies:\s*\[([^\]]*)\]', package):
     declared[m.group(1)] = set(re.findall(r'"(\w+)"', m.group(2)))
 
 modules = sorted(d for d in os.listdir(sources) if os.path.isdir(os.path.join(sources, d)) and not d.startswith("C"))

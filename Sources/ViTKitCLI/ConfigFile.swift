@@ -5,7 +5,7 @@ import Yams
 /// timm's `-c/--config-file`: a YAML mapping whose keys are option names (`batch_size` or `batch-size`; `model`
 /// for the named config, as in the `args.yaml` a run writes) turned into command-line arguments placed before the
 /// user's own, so that any option given on the command line overrides the file.
-enum ConfigFile {
+package enum ConfigFile {
     /// Options that are flags (`key: true` gives `--key`, `false` nothing); every other key becomes `--key value…`.
     static let flags: Set<String> = ["no-resume-opt", "skip-bad-images", "coarse-labels", "dataset-download", "impulse-per-layer",
                                      "profile", "sheet", "sync-bn", "warmup-prefix", "sched-on-updates", "model-ema", "model-ema-warmup", "amp"]
@@ -145,11 +145,17 @@ enum ConfigFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ViTKitError("config file \(path) does not exist or cannot be read")
         }
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch { throw ViTKitError("config file \(path) is not valid YAML: \(error)") }
-        guard let mapping = loaded as? [String: Any] else {
+        return try expand(configText: text, path: path, into: rest)
+    }
+
+    /// `rest` with the options of the YAML `text` (the config file at `path`) placed before them, those not in it.
+    package static func expand(configText text: String, path: String, into rest: [String]) throws -> [String] {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch { throw ViTKitError("config file \(path) is not valid YAML: \(error)") }
+        guard let top = root?.mapping else {
             throw ViTKitError("config file \(path) is not a YAML mapping of option names to values")
         }
+        let mapping = try options(in: top, path: path)
         let given = Set(rest.compactMap { a -> String? in
             if let long = shorts[a] { return long }
             guard a.hasPrefix("--") else { return nil }
@@ -174,5 +180,40 @@ enum ConfigFile {
         let commands: Set<String> = ["train", "eval", "predict", "export", "attention", "bench", "init", "sweep"]
         if let first = rest.first, commands.contains(first) { return [first] + options + rest.dropFirst() }
         return options + rest
+    }
+
+    /// The option names and values of a config mapping, read node by node: Yams' `load` traps on a mapping key
+    /// that is not a scalar, and a config file is the user's. A merge key (`<<: *defaults`) gives the entries the
+    /// mapping does not set itself.
+    static func options(in mapping: Node.Mapping, path: String) throws -> [String: Any] {
+        var out: [String: Any] = [:], merged: [String: Any] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                throw ViTKitError("config file \(path): a key is a \(kind(keyNode)), expected an option name")
+            }
+            if key == "<<" {
+                let sources = valueNode.mapping.map { [$0] } ?? valueNode.sequence?.compactMap(\.mapping) ?? []
+                guard !sources.isEmpty else { throw ViTKitError("config file \(path): '<<' merges a \(kind(valueNode)), expected a mapping") }
+                for source in sources { try merged.merge(options(in: source, path: path)) { first, _ in first } }
+                continue
+            }
+            switch valueNode {
+            case .scalar: out[key] = valueNode.any
+            case .sequence(let items):
+                out[key] = try items.map { item -> Any in
+                    guard case .scalar = item else {
+                        throw ViTKitError("config file \(path): '\(key)' lists a \(kind(item)), expected plain values")
+                    }
+                    return item.any
+                }
+            case .mapping:
+                throw ViTKitError("config file \(path): '\(key)' is a mapping, expected a value or a list of values")
+            }
+        }
+        return out.merging(merged) { own, _ in own }
+    }
+
+    private static func kind(_ node: Node) -> String {
+        switch node { case .scalar: "scalar"; case .sequence: "list"; case .mapping: "mapping" }
     }
 }

@@ -51,10 +51,15 @@ public struct MATFile {
 
     /// Reads every numeric array of the file at `path`.
     public init(path: String) throws {
-        self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ViTKitError("cannot read \(path): the file does not exist or is not readable")
         }
+        try self.init(data: data, what: path)
+    }
+
+    /// Reads every numeric array of a .mat file's bytes; `what` names them in errors and becomes `path`.
+    public init(data: Data, what path: String) throws {
+        self.path = path
         try data.withUnsafeBytes { b in
             if b.count >= 512 + 8, Swift.Array(b[512..<520]) == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
                 || String(decoding: b.prefix(19), as: UTF8.self) == "MATLAB 7.3 MAT-file" {
@@ -124,10 +129,15 @@ public struct MATFile {
         guard let size = Array.typeSizes[real.type] else {
             throw ViTKitError("\(what): variable '\(name)' has data of unknown type \(real.type)")
         }
-        let count = dims.reduce(1, *)
-        guard real.payload.count == count * size else {
+        guard dims.allSatisfy({ $0 >= 0 }) else { throw ViTKitError("\(what): variable '\(name)' has a negative dimension in \(dims)") }
+        // the product of untrusted dimensions may overflow: then it cannot match the bytes present
+        let (count, countOverflow) = dims.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+        }
+        let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: size)
+        guard !countOverflow && !bytesOverflow && real.payload.count == bytes else {
             throw ViTKitError("\(what): variable '\(name)' of shape \(dims) has \(real.payload.count) data bytes, "
-                + "expected \(count * size)")
+                + "expected \(countOverflow || bytesOverflow ? "more than Int.max" : "\(bytes)")")
         }
         return Array(name: name, dims: dims, classID: classID, dataType: real.type, raw: [UInt8](real.payload))
     }

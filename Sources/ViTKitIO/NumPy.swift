@@ -72,6 +72,7 @@ public enum NumPy {
 
     /// Reads every `.npy` entry of an `.npz` archive, keyed by its name without `.npy`.
     public static func readNPZ(path: String) throws -> [String: Tensor] {
+        // from the file, not ZIPFoundation's in-memory archive, which reads past its end on a bad offset
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw ViTKitError(".npz file \(path) cannot be opened as a zip archive (\(error)); is it truncated, or not an .npz?")

@@ -17,7 +17,8 @@ public enum Tar {
                 return String(decoding: f.prefix { $0 != 0 }, as: UTF8.self)
             }
             let sizeText = field(124, 12).trimmingCharacters(in: .whitespaces)
-            guard let size = Int(sizeText.isEmpty ? "0" : sizeText, radix: 8) else {
+            // octal digits only: Int(_:radix:) would also take a sign, and a negative size walks backwards
+            guard sizeText.allSatisfy({ ("0"..."7").contains($0) }), let size = Int(sizeText.isEmpty ? "0" : sizeText, radix: 8) else {
                 throw ViTKitError("\(what): bad tar header at byte \(offset) (size field '\(sizeText)')")
             }
             let type = b[offset + 156], start = offset + 512
@@ -45,17 +46,23 @@ public enum Tar {
         -> [String] {
         var written: [String] = []
         for e in try entries(archive, what: what) {
-            let parts = e.path.split(separator: "/").map(String.init).filter { $0 != "." }
-            if parts.contains("..") || e.path.hasPrefix("/") {
-                throw ViTKitError("\(what): refusing to extract '\(e.path)', which points outside the target folder")
-            }
-            guard parts.count > stripComponents else { continue }
-            let target = ([directory] + parts.dropFirst(stripComponents)).joined(separator: "/")
+            guard let target = try destination(of: e.path, in: directory, stripComponents: stripComponents, what: what) else { continue }
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             try Data(archive[e.range]).write(to: URL(fileURLWithPath: target), options: .atomic)
             written.append(target)
         }
         return written
+    }
+
+    /// Where `extract` writes the entry `path` under `directory`, or nil when stripping leaves nothing; refuses a
+    /// path that would leave the directory (absolute, or with a `..` part).
+    public static func destination(of path: String, in directory: String, stripComponents: Int, what: String) throws -> String? {
+        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        if parts.contains("..") || path.hasPrefix("/") {
+            throw ViTKitError("\(what): refusing to extract '\(path)', which points outside the target folder")
+        }
+        guard parts.count > stripComponents else { return nil }
+        return ([directory] + parts.dropFirst(stripComponents)).joined(separator: "/")
     }
 }

@@ -48,6 +48,16 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(error("- 1\n- 2\n"), "config file \(root)/c.yaml is not a YAML mapping of option names to values")
         XCTAssert(error("epochs: [1, 2\n").hasPrefix("config file \(root)/c.yaml is not valid YAML"))
         XCTAssertThrowsError(try ConfigFile.expand(["train", "--config-file"])) { XCTAssertEqual("\($0)", "--config-file needs a YAML file") }
+        // read node by node: a key that is not a name, and values that are not options, are refused (Yams' own
+        // `load` trapped on the first; scripts/fuzz.sh found it), and a merge key gives what the mapping lacks
+        XCTAssertEqual(error("? [a, b]\n: 1\n"), "config file \(root)/c.yaml: a key is a list, expected an option name")
+        XCTAssertEqual(error("scale: {lo: 1}\n"), "config file \(root)/c.yaml: 'scale' is a mapping, expected a value or a list of values")
+        XCTAssertEqual(error("scale: [[1, 2]]\n"), "config file \(root)/c.yaml: 'scale' lists a list, expected plain values")
+        XCTAssertEqual(error("<<: 3\n"), "config file \(root)/c.yaml: '<<' merges a scalar, expected a mapping")
+        XCTAssertEqual(error("<<: {epochs: 2, lr: 0.5}\nepochs: 4\nscale: [0.5, 1]\n"),
+                       "(expanded)")
+        XCTAssertEqual(try ConfigFile.expand(["train", "-c", root + "/c.yaml"]),
+                       ["train", "--epochs", "4", "--lr", "0.5", "--scale", "0.5", "1"])
         _ = error("unknown_option: 1\n")
         XCTAssertThrowsError(try VitkitCommand.parseAsRoot(try ConfigFile.expand(["-c", root + "/c.yaml"])), "an unknown key is an unknown option")
     }

@@ -91,8 +91,9 @@ public struct RandAugment: Sendable, Equatable {
                     + "mstd<float>, mmax<int> or inc<0|1>")
             }
         }
-        if layers < 0 || !(0...1).contains(prob) || magnitudeStd < 0 {
-            throw ViTKitError("--aa '\(config)': n must be ≥ 0, p in [0, 1] and mstd ≥ 0")
+        // n is ops per picture: past 100 (timm's recipes use 2 or 3) a typo would stall every batch, not train
+        if !(0...100).contains(layers) || !(0...1).contains(prob) || !(magnitudeStd >= 0) {
+            throw ViTKitError("--aa '\(config)': n must be in 0...100, p in [0, 1] and mstd ≥ 0")
         }
     }
 

@@ -67,5 +67,6 @@ public enum InitMode: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static func number(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+    // whole numbers without ".0" (mimetic0.7_1), as long as Int holds them exactly; String(v) reads back as v
+    private static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
 }
