@@ -222,6 +222,46 @@ final class NewUserTests: XCTestCase {
     }
 
     /// A two-class folder of 16×16 PNGs, train/ and val/.
+    /// Issue 20 item 5: a training picture that stops decoding while the run goes on (overwritten here after the
+    /// first epoch) stops training at the batch that needs it, naming the file, the epoch and the step, with a
+    /// non-zero exit; the last finished epoch's checkpoint and train_state stay whole and resume.
+    func testAPictureThatBreaksMidTrainingStopsWithItsNameAndKeepsTheLastEpoch() throws {
+        let dir = try temporaryDirectory()
+        try folder(dir + "/data")
+        let out = dir + "/run", log = dir + "/run.log"
+        let args = ["train", "--dataset", "folder", "--data-dir", dir + "/data", "--img-size", "16", "--patch-size", "4",
+                    "--depth", "1", "--embed-dim", "32", "--num-heads", "2", "-b", "4", "--epochs", "400", "--warmup-epochs", "0",
+                    "--threads", "2", "--workers", "1", "--output", out]
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process(), err = Pipe()
+        p.executableURL = try vitkitBinary(); p.arguments = args
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log)); p.standardError = err
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("epoch=2 ") ?? false) && Date() < deadline { usleep(2_000) }
+        let broken = dir + "/data/train/bee/3.png"
+        try Data("<html>moved</html>".utf8).write(to: URL(fileURLWithPath: broken + ".tmp"))
+        XCTAssertEqual(rename(broken + ".tmp", broken), 0)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 1, e)
+        let line = try XCTUnwrap(e.split(separator: "\n").first { $0.contains("training stopped at epoch") }, e)
+        XCTAssert(line.contains("cannot decode image \(broken): it is a text file (HTML or XML"), String(line))
+        let epoch = try XCTUnwrap(Int(line.split(separator: "epoch ")[1].prefix { $0.isNumber }))
+        XCTAssertGreaterThanOrEqual(epoch, 2); XCTAssertLessThan(epoch, 400)
+        let model = try VisionTransformer(config: try Checkpoint.config(at: out + "/last.safetensors"), pool: Pools.one)
+        let state = try Checkpoint.loadTrainingState(model, optimizer: nil, from: out + "/train_state.safetensors")
+        XCTAssertEqual(state.epoch, epoch - 1, "the last finished epoch's state")
+        XCTAssertNoThrow(try SafeTensors.read(path: out + "/last.safetensors"))
+        let rows = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, epoch, "a header and one row per finished epoch")
+        // with the picture back the run resumes from there
+        try folder(dir + "/data")
+        let resumed = try run(args.map { $0 == "400" ? "\(epoch + 1)" : $0 } + ["--resume", out])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        print("a picture broken after epoch 2's line stopped training at: \(line)")
+    }
+
     func folder(_ root: String) throws {
         var rng = RNG(seed: 9)
         for split in ["train", "val"] {
