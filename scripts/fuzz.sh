@@ -11,16 +11,16 @@ cd "$(dirname "$0")/.."
 targets="safetensors npy npz mat tar targz jpeg png image yaml randaugment initmode"
 [ $# -ge 2 ] || { echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options …]; targets: $targets, all" >&2; exit 2; }
 target=$1 seconds=$2; shift 2
-if [ "$target" = all ]; then
-    status=0
-    for t in $targets; do "$0" "$t" "$seconds" "$@" || status=1; done
-    exit $status
-fi
-case " $targets " in *" $target "*) ;; *) echo "scripts/fuzz.sh: unknown target '$target'; targets: $targets" >&2; exit 2;; esac
+case " $targets all " in *" $target "*) ;; *) echo "scripts/fuzz.sh: unknown target '$target'; targets: $targets, all" >&2; exit 2;; esac
 scratch=.build-fuzz
 if [ -z "${VITKIT_FUZZ_NO_BUILD:-}" ]; then
     VITKIT_FUZZ=1 swift build -c release --sanitize=fuzzer --product vitkit-fuzz --scratch-path "$scratch" 2>&1 \
         | grep -v "Cannot export local symbol" | tail -2
+fi
+if [ "$target" = all ]; then
+    status=0
+    for t in $targets; do VITKIT_FUZZ_NO_BUILD=1 "$0" "$t" "$seconds" "$@" || status=1; done
+    exit $status
 fi
 corpus=$scratch/corpus/$target crashes=$scratch/crashes/$target logs=$scratch/logs
 mkdir -p "$corpus" "$crashes" "$logs"

@@ -260,6 +260,10 @@ final class NewUserTests: XCTestCase {
         let resumed = try run(args.map { $0 == "400" ? "\(epoch + 1)" : $0 } + ["--resume", out])
         XCTAssertEqual(resumed.code, 0, resumed.err)
         print("a picture broken after epoch 2's line stopped training at: \(line)")
+        // one that disappears says so, by the same path
+        XCTAssertThrowsError(try ImageDecoder().decode(path: dir + "/data/train/bee/gone.png")) {
+            XCTAssertEqual("\($0)", "cannot read image \(dir)/data/train/bee/gone.png: No such file or directory")
+        }
     }
 
     func folder(_ root: String) throws {
