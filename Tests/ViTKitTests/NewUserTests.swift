@@ -72,6 +72,41 @@ final class NewUserTests: XCTestCase {
         XCTAssertEqual(summary.split(separator: "\n").map { $0.prefix(2) }, ["ep", "0,", "1,"], "one row per epoch")
     }
 
+    /// The same when the folder stops being writable mid-run (permission denied, made here by chmod 0555 once the
+    /// second epoch's line is out, the first epoch's files written; as root, whom permissions do not stop, the run is started as `nobody`): exit 1, one line
+    /// naming the file and the reason, and the last good epoch's checkpoints whole.
+    func testAFolderThatBecomesReadOnlyStopsTrainingWithTheFileAndTheReason() throws {
+        let root = try temporaryDirectory(), dir = root + "/run", log = root + "/run.log", bin = try vitkitBinary().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let asRoot = getuid() == 0
+        if asRoot {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { throw XCTSkip("as root this needs setpriv") }
+            XCTAssertEqual(chmod(root, 0o755), 0); XCTAssertEqual(chown(dir, 65534, 65534), 0)
+        }
+        let args = ["train", "--embed-dim", "32", "--depth", "1", "--num-heads", "2", "--synthetic-train", "256",
+                    "--synthetic-test", "64", "-b", "64", "--threads", "1", "--epochs", "400", "--output", dir]
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process(), err = Pipe()
+        p.executableURL = URL(fileURLWithPath: asRoot ? "/usr/bin/setpriv" : bin)
+        p.arguments = (asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", bin] : []) + args
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log)); p.standardError = err
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("epoch=2 ") ?? false) && Date() < deadline { usleep(2_000) }
+        XCTAssertEqual(chmod(dir, 0o555), 0)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(chmod(dir, 0o755), 0)
+        XCTAssertEqual(p.terminationStatus, 1, e)
+        XCTAssert(e.hasPrefix("error: cannot write \(dir)/") && e.contains("Permission denied"), e)
+        let state = try Checkpoint.loadTrainingState(try VisionTransformer(config: try Checkpoint.config(at: dir + "/last.safetensors"), pool: Pools.one),
+                                                     optimizer: nil, from: dir + "/train_state.safetensors")
+        XCTAssertGreaterThanOrEqual(state.epoch, 1)
+        XCTAssertNoThrow(try SafeTensors.read(path: dir + "/model_best.safetensors"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }, [], "no temporary file left")
+        print("read-only folder after epoch 2's line: \(e.split(separator: "\n").first ?? "") (last saved epoch \(state.epoch))")
+    }
+
     /// Issue 20, item 4: a Ctrl-C inside an epoch finishes the update, saves the position in the epoch and exits 130;
     /// `--resume` goes on from that update and ends with the weights and summary of an unbroken run, bit for bit
     /// (mixup, drop path and random erasing draws included). A second Ctrl-C exits at once, leaving the last epoch's
