@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one parser with libFuzzer and AddressSanitizer:
-#   scripts/fuzz.sh TARGET SECONDS [libFuzzer options …]      (TARGET: safetensors npy npz mat tar targz jpeg png image
+#   scripts/fuzz.sh TARGET SECONDS [libFuzzer options …]      (TARGET: safetensors checkpoint npy npz mat tar targz jpeg png image
 #                                                              yaml randaugment initmode, or "all")
 # Builds vitkit-fuzz with VITKIT_FUZZ=1 into .build-fuzz (a separate build: coverage, ASan, Swift's checks on), starts
 # from the committed seeds in Fuzz/corpus/TARGET plus what earlier runs found (.build-fuzz/corpus/TARGET), and writes
@@ -8,7 +8,7 @@
 # status is non-zero when an input crashed. Reproduce one: .build-fuzz/release/vitkit-fuzz TARGET CRASH_FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets="safetensors npy npz mat tar targz jpeg png image yaml randaugment initmode"
+targets="safetensors checkpoint npy npz mat tar targz jpeg png image yaml randaugment initmode"
 [ $# -ge 2 ] || { echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options …]; targets: $targets, all" >&2; exit 2; }
 target=$1 seconds=$2; shift 2
 case " $targets all " in *" $target "*) ;; *) echo "scripts/fuzz.sh: unknown target '$target'; targets: $targets, all" >&2; exit 2;; esac

@@ -61,6 +61,21 @@ put("safetensors", "f16_bf16_i64", safetensors({"h": ("F16", [2, 2], np.arange(4
 put("safetensors", "empty_tensor", safetensors({"e": ("F32", [0, 4], b"")}))
 put("safetensors", "empty_header", safetensors({}))
 
+# checkpoint headers as `vitkit train` writes them (the configs' JSON copied from real runs), with one small tensor
+vit = ('{"classToken":false,"depth":1,"distilled":false,"embedDim":32,"globalPool":"avg","imgSize":32,"inChans":3,'
+       '"mlpRatio":4,"name":"small","noEmbedClass":true,"normEps":1e-06,"numClasses":10,"numHeads":2,"patchSize":4,'
+       '"posEmbed":"sincos","qkvBias":true,"regTokens":0}')
+convmixer = ('{"bnEps":1e-05,"bnMomentum":0.1,"choiceSeed":42,"depth":8,"dim":256,"imgSize":32,"inChans":3,"kernelSize":3,'
+             '"name":"convmixer_256_8_3_train","numClasses":10,"patchSize":2,"spatialHeads":0,"spatialInit":"random",'
+             '"trainableSpatial":true}')
+pretrained = ('{"crop_pct":1,"input_size":[3,32,32],"interpolation":"bicubic","label_names":["0","1"],'
+              '"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25]}')
+bias = ("F32", [2], np.zeros(2, np.float32).tobytes())
+put("checkpoint", "vit", safetensors({"head.bias": bias}, {"format": "pt", "epoch": "2", "vitkit_config": vit, "pretrained_cfg": pretrained}))
+put("checkpoint", "convmixer", safetensors({"head.bias": bias}, {"format": "pt", "vitkit_convmixer_config": convmixer}))
+put("checkpoint", "timm_file", safetensors({"head.bias": bias}, {"format": "pt"}))
+put("checkpoint", "bad_config", safetensors({"head.bias": bias}, {"vitkit_config": vit.replace('"numHeads":2', '"numHeads":3')}))
+
 for name, arr in {"f4": a, "f8": a.astype(np.float64), "f2": a.astype(np.float16), "u1": np.arange(5, dtype=np.uint8),
                   "i1": np.arange(-2, 3, dtype=np.int8), "scalar": np.float32(3.5), "fortran": np.asfortranarray(a),
                   "empty": np.zeros((0, 3), np.float32), "three_axes": np.arange(8, dtype=np.float32).reshape(2, 2, 2)}.items():

@@ -13,7 +13,7 @@ import ViTKitModels
 /// trapping, by a sanitizer report, by another kind of error escaping, or by breaking the target's property (a
 /// parsed value that does not survive its own round trip), each of which `run` turns into a crash.
 package enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, npy, npz, mat, tar, targz, jpeg, png, image, yaml, randaugment, initmode
+    case safetensors, checkpoint, npy, npz, mat, tar, targz, jpeg, png, image, yaml, randaugment, initmode
 
     /// What became of an input that did not crash.
     package enum Outcome: Equatable, Sendable {
@@ -50,6 +50,13 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
                 check(u.shape == t.shape && u.values.count == t.values.count
                       && zip(u.values, t.values).allSatisfy { $0.bitPattern == $1.bitPattern }, "a round trip changed \(name)")
             }
+        case .checkpoint:
+            // what a checkpoint's header says the model is, and how its input was made (eval, predict, --resume)
+            let metadata = try SafeTensors.parse(data, what: "fuzz input").metadata
+            _ = try PretrainedConfig.from(metadata: metadata, path: "fuzz input")
+            guard let config = try ModelConfig.from(metadata: metadata, path: "fuzz input") else { return }
+            let again = try ModelConfig.from(metadata: try config.metadata(), path: "fuzz round trip")
+            check(again == config, "the config does not read back as itself")
         case .npy:
             let t = try NumPy.parseNPY(data, what: "fuzz input")
             check(t.values.count == t.shape.reduce(1, *), "shape \(t.shape) with \(t.values.count) values")

@@ -225,11 +225,15 @@ public enum ModelConfig: Sendable, Equatable {
             guard let c = try? JSONDecoder().decode(ViTConfig.self, from: Data(json.utf8)) else {
                 throw ViTKitError("checkpoint \(path): metadata '\(vitKey)' is not a ViTKit ViT config")
             }
+            do { try c.validate() } catch { throw ViTKitError("checkpoint \(path): metadata '\(vitKey)' describes no valid ViT: \(error)") }
             return .vit(c)
         }
         if let json = metadata[convMixerKey] {
             guard let c = try? JSONDecoder().decode(ConvMixerConfig.self, from: Data(json.utf8)) else {
                 throw ViTKitError("checkpoint \(path): metadata '\(convMixerKey)' is not a ViTKit ConvMixer config")
+            }
+            do { try c.validate() } catch {
+                throw ViTKitError("checkpoint \(path): metadata '\(convMixerKey)' describes no valid ConvMixer: \(error)")
             }
             return .convMixer(c)
         }

@@ -32,6 +32,12 @@ final class FuzzTests: XCTestCase {
         }
     }
 
+    func testACheckpointWhoseConfigIsInvalidIsNamed() throws {
+        let bad = try XCTUnwrap(try inputs("corpus/checkpoint").first { $0.name == "bad_config" }).data
+        XCTAssertEqual(bad.withUnsafeBytes { FuzzTarget.checkpoint.run($0) },
+                       .refused("checkpoint fuzz input: metadata 'vitkit_config' describes no valid ViT: embed dim 32 is not divisible by num heads 3"))
+    }
+
     func testInputsThatCrashedAParserAreRefusedClearly() throws {
         // each fix's message, by the file that found it (nil: the input now parses)
         let expected: [String: String?] = [
