@@ -131,7 +131,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
 
 extension FuzzTarget {
     /// The target a `vitkit-fuzz` command line names (its first argument, taken out of `arguments`), or else the
-    /// one in `VITKIT_FUZZ_TARGET`, which libFuzzer's `-fork`/`-jobs` children inherit; nil with a message when neither.
+    /// one in `VITKIT_FUZZ_TARGET`, which libFuzzer's `-fork`/`-jobs` children inherit; when neither names one, a failure saying so.
     package static func chosen(from arguments: inout [String]) -> Result<FuzzTarget, ViTKitError> {
         let names = allCases.map(\.rawValue).joined(separator: ", ")
         if arguments.count > 1, let target = FuzzTarget(rawValue: arguments[1]) {
