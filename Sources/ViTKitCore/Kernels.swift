@@ -75,6 +75,19 @@ package enum Kernels {
         }
     }
 
+    /// Σ x[i] y[i] over i < n, in 8 float lanes.
+    @inlinable @inline(__always)
+    package static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = F8(), i = 0
+        while i + 8 <= n {
+            acc = acc.addingProduct(UnsafeRawPointer(x + i).loadUnaligned(as: F8.self), UnsafeRawPointer(y + i).loadUnaligned(as: F8.self))
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
     /// Sum of squares of x[0..<n], accumulated in 8 float lanes then in Double.
     @inlinable @inline(__always)
     package static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {

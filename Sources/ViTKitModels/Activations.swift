@@ -5,9 +5,10 @@ import ViTKitNN
 
 /// Every buffer one forward/backward pass needs, allocated once for a batch capacity.
 ///
-/// Saved for backward, per block: the LayerNorm statistics, qkv, the attention rows' log-sum-exp, the residual
-/// after attention and the fc1 pre-activation. LayerNorm outputs, GELU outputs, the attention matrix and the
-/// attention output are recomputed in backward instead of stored. Scratch and gradient buffers are shared by
+/// Saved for backward, per block: the LayerNorm statistics, qkv, the attention rows' log-sum-exp, the attention
+/// output, the residual after attention and the fc1 pre-activation. LayerNorm outputs, GELU outputs and the
+/// attention matrix are recomputed in backward instead of stored (the attention output is kept: recomputing it
+/// costs a T-long product per element, as much as a quarter of attention's backward at 1024 tokens). Scratch and gradient buffers are shared by
 /// all blocks.
 package final class Activations {
     let capacity: Int
@@ -19,7 +20,6 @@ package final class Activations {
     let saved: AlignedBuffer       // L × per-block saved tensors
     let hidden: AlignedBuffer      // [B·T × hidden]: GELU output, then its gradient
     let lnOut: AlignedBuffer       // [B·T × D]: the LayerNorm output a GEMM is about to read
-    let attnOut: AlignedBuffer     // [B·T × D]: the attention output (heads concatenated) before proj
     let finalNorm: AlignedBuffer, finalMean: AlignedBuffer, finalRstd: AlignedBuffer
     let pooled: AlignedBuffer, fcNormOut: AlignedBuffer, fcMean: AlignedBuffer, fcRstd: AlignedBuffer
     let logits: AlignedBuffer, dLogits: AlignedBuffer
@@ -39,6 +39,8 @@ package final class Activations {
     struct Layer {
         let ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
         let qkv: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>
+        /// [B·T × D]: the attention output (heads concatenated) before proj.
+        let attnOut: UnsafeMutablePointer<Float>
         let xMid: UnsafeMutablePointer<Float>
         let ln2Mean: UnsafeMutablePointer<Float>, ln2Rstd: UnsafeMutablePointer<Float>
         let fc1: UnsafeMutablePointer<Float>
@@ -52,11 +54,10 @@ package final class Activations {
         cols = AlignedBuffer(count: b * c.numPatches * c.inChans * c.patchSize * c.patchSize)
         patchOut = AlignedBuffer(count: c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
         residuals = AlignedBuffer(count: (depth + 1) * rows * d)
-        let perLayer = rows * d * 4 + rows * hiddenDim + rows * 4 + b * heads * tokens
+        let perLayer = rows * d * 5 + rows * hiddenDim + rows * 4 + b * heads * tokens
         saved = AlignedBuffer(count: depth * perLayer)
         hidden = AlignedBuffer(count: rows * hiddenDim)
         lnOut = AlignedBuffer(count: rows * d)
-        attnOut = AlignedBuffer(count: rows * d)
         let needFinal = !c.useFcNorm
         finalNorm = AlignedBuffer(count: needFinal ? rows * d : 0)
         finalMean = AlignedBuffer(count: needFinal ? rows : 0)
@@ -77,14 +78,14 @@ package final class Activations {
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { base += n }; return base }
         for _ in 0..<depth {
             layers.append(Layer(ln1Mean: take(rows), ln1Rstd: take(rows), qkv: take(3 * rows * d),
-                                lse: take(b * heads * tokens), xMid: take(rows * d),
+                                lse: take(b * heads * tokens), attnOut: take(rows * d), xMid: take(rows * d),
                                 ln2Mean: take(rows), ln2Rstd: take(rows), fc1: take(rows * hiddenDim)))
         }
     }
 
     /// Floats held, as allocated.
     var floatCount: Int {
-        [cols, patchOut, residuals, saved, hidden, lnOut, attnOut, finalNorm, finalMean, finalRstd, pooled, fcNormOut, fcMean,
+        [cols, patchOut, residuals, saved, hidden, lnOut, finalNorm, finalMean, finalRstd, pooled, fcNormOut, fcMean,
          fcRstd, logits, dLogits, headLogits, dHeadLogits, dResid, dTmp, dBranch, sharedGrad, dPooled, dPooledNorm,
          threadScratch].reduce(0) { $0 + $1.count }
     }
@@ -94,11 +95,11 @@ package final class Activations {
     static func floatCount(config c: ViTConfig, capacity b: Int, threads: Int) -> Int {
         let rows = b * c.numTokens, d = c.embedDim, hid = c.mlpHidden, heads = c.numHeads, headRows = c.distilled ? 2 : 1
         let final = c.useFcNorm ? 0 : rows * d + 2 * rows
-        let perLayer = rows * d * 4 + rows * hid + rows * 4 + b * heads * c.numTokens
+        let perLayer = rows * d * 5 + rows * hid + rows * 4 + b * heads * c.numTokens
         let patches = b * c.numPatches * c.inChans * c.patchSize * c.patchSize + (c.numPrefixTokens > 0 ? b * c.numPatches * d : 0)
         let head = 2 * headRows * b * d + 2 * headRows * b + b * c.numClasses + headRows * b * c.numClasses
             + (c.distilled ? 4 * b * c.numClasses : 0) + 2 * headRows * b * d
-        return patches + (c.depth + 1) * rows * d + c.depth * perLayer + rows * hid + 2 * rows * d + final + head
+        return patches + (c.depth + 1) * rows * d + c.depth * perLayer + rows * hid + rows * d + final + head
             + 2 * rows * d + (c.depth > 0 ? rows * d : 0) + rows * max(hid, 3 * d)
             + threads * max(Attention.scratchPerThread(tokens: c.numTokens), 2 * d)
     }

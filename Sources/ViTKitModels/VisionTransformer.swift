@@ -178,10 +178,10 @@ public final class VisionTransformer: ImageClassifier {
                               b: p + blk.norm1b, rows: rows, dim: d, eps: c.normEps)
             Linear.forward(pool, out: ly.qkv, inp: ln, w: p + blk.qkvw, b: blk.qkvb.map { p + $0 },
                            rows: rows, inF: d, outF: 3 * d)
-            Attention.forward(pool, out: a.attnOut.pointer, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
+            Attention.forward(pool, out: ly.attnOut, lse: ly.lse, qkv: ly.qkv, batch: batch, tokens: tk, dim: d,
                               heads: c.numHeads, scratch: a.threadScratch.pointer, dropout: attnDrop, site: site(l, 0))
             // x_mid = x + proj(attn)
-            Linear.forward(pool, out: ly.xMid, inp: a.attnOut.pointer, w: p + blk.projw, b: p + blk.projb,
+            Linear.forward(pool, out: ly.xMid, inp: ly.attnOut, w: p + blk.projw, b: p + blk.projb,
                            rows: rows, inF: d, outF: d)
             projDrop?.apply(pool, ly.xMid, batch: batch, perSample: tk * d, site: site(l, 1))
             if dropping { DropPath.scale(pool, out: ly.xMid, inp: ly.xMid, masks: dropPathMask(l, 0), batch: batch, rowSize: tk * d) }
@@ -316,14 +316,13 @@ public final class VisionTransformer: ImageClassifier {
                                dout: dTmp, inp: ly.xMid, mean: ly.ln2Mean, rstd: ly.ln2Rstd, w: p + blk.norm2w,
                                rows: rows, dim: d, partials: scratch)
             // attention: dres holds dL/dx_mid
-            // (proj's weight gradient needs the attention output, which attention backward recomputes)
             let dAttn = branchGradient(dres, dropPath: lastForwardDropped ? dropPathMask(l, 0) : nil, projDrop,
                                        site: site(l, 1), batch: batch, rowSize: tk * d)
             Linear.backwardInput(pool, dinp: dTmp, dout: dAttn, w: p + blk.projw, rows: rows, inF: d, outF: d)
-            Attention.backward(pool, dqkv: dqkv, out: a.attnOut.pointer, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
+            Attention.backward(pool, dqkv: dqkv, out: ly.attnOut, dout: dTmp, qkv: ly.qkv, lse: ly.lse,
                                batch: batch, tokens: tk, dim: d, heads: c.numHeads, scratch: scratch,
                                dropout: attnDrop, site: site(l, 0))
-            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dAttn, inp: a.attnOut.pointer,
+            Linear.backwardWeights(pool, dw: g + blk.projw, db: g + blk.projb, dout: dAttn, inp: ly.attnOut,
                                    rows: rows, inF: d, outF: d)
             LayerNorm.recompute(pool, out: ln, mean: ly.ln1Mean, rstd: ly.ln1Rstd, inp: a.resid(l), w: p + blk.norm1w,
                                 b: p + blk.norm1b, rows: rows, dim: d)

@@ -76,7 +76,7 @@ final class LayerTests: XCTestCase {
             let scratch = AlignedBuffer(count: 2 * Attention.scratchPerThread(tokens: t))
             Attention.forward(pool, out: out.pointer, lse: lse.pointer, qkv: qkv.pointer, batch: b, tokens: t, dim: d,
                               heads: h, scratch: scratch.pointer)
-            Attention.backward(pool, dqkv: dqkv.pointer, dout: dy.pointer, qkv: qkv.pointer, lse: lse.pointer, batch: b,
+            Attention.backward(pool, dqkv: dqkv.pointer, out: out.pointer, dout: dy.pointer, qkv: qkv.pointer, lse: lse.pointer, batch: b,
                                tokens: t, dim: d, heads: h, scratch: scratch.pointer)
             assertClose(out.array, Fixture.get("attention.y"), tol: tol, "attention out")
             assertClose(dqkv.array, Fixture.get("attention.dqkv"), tol: tol, "attention dqkv")
