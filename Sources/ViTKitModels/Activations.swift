@@ -8,7 +8,7 @@ import ViTKitNN
 /// Saved for backward, per block: the LayerNorm statistics, qkv, the attention rows' log-sum-exp, the attention
 /// output, the residual after attention and the fc1 pre-activation. LayerNorm outputs, GELU outputs and the
 /// attention matrix are recomputed in backward instead of stored (the attention output is kept: recomputing it
-/// costs a T-long product per element, as much as a quarter of attention's backward at 1024 tokens). Scratch and gradient buffers are shared by
+/// was one of the six matrix products of attention's backward). Scratch and gradient buffers are shared by
 /// all blocks.
 package final class Activations {
     let capacity: Int
