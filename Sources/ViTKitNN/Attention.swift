@@ -105,15 +105,10 @@ package enum Attention {
                 for i in 0..<rows { expShifted(p + i * ls, lse[bh * t + i0 + i], t) }
                 BLAS.gemm(transB: true, m: rows, n: t, k: hd, a: dO, lda: dim, b: v, ldb: ld, c: dp, ldc: ls)
                 for i in 0..<rows {
-                    let delta = Kernels.dot(dO + i * dim, o + i * dim, hd)
-                    if let dropout {
-                        let first = (h * t + i0 + i) * t
-                        dropout.applyRow(dp + i * ls, t, sample: b, site: site, first: first)
-                        softmaxBackwardRow(dp + i * ls, p + i * ls, delta, t)
-                        dropout.applyRow(p + i * ls, t, sample: b, site: site, first: first)
-                    } else {
-                        softmaxBackwardRow(dp + i * ls, p + i * ls, delta, t)
-                    }
+                    let pi = p + i * ls, dpi = dp + i * ls, first = (h * t + i0 + i) * t
+                    dropout?.applyRow(dpi, t, sample: b, site: site, first: first)
+                    softmaxBackwardRow(dpi, pi, Kernels.dot(dO + i * dim, o + i * dim, hd), t)
+                    dropout?.applyRow(pi, t, sample: b, site: site, first: first)
                 }
                 BLAS.gemm(transA: true, m: t, n: hd, k: rows, a: p, lda: ls, b: dO, ldb: dim, beta: accumulate, c: dv, ldc: ld)
                 BLAS.gemm(m: rows, n: hd, k: t, alpha: scale, a: dp, lda: ls, b: k, ldb: ld, c: dq + i0 * ld, ldc: ld)
